@@ -1,0 +1,283 @@
+"""Typed models of the pathway files, and the compiled pathway the engine uses.
+
+The `*Spec` models mirror the YAML one to one (unknown keys rejected);
+conditions stay raw there and are parsed by `conditions.Parser`, which knows
+the form. `Pathway` is the checked, compiled result: everything downstream
+(engine, report, web, exports) reads only that.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .conditions import Condition
+
+STATUSES = ("met", "not_met", "missing", "not_applicable")
+Status = Literal["met", "not_met", "missing", "not_applicable"]
+FieldType = Literal["text", "longtext", "date", "number", "tristate", "choice", "multichoice"]
+Id = str
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- pathway.yaml -----------------------------------------------------------
+
+class SourceSpec(_Spec):
+    """A source cited by name and section (not a bundled seed): no quote to verify."""
+
+    id: Id
+    title: str
+    publisher: str | None = None
+    url: str | None = None
+
+
+class SectionSpec(_Spec):
+    id: Id
+    title: str
+    description: str | None = None
+
+
+class EvidenceSpec(_Spec):
+    source: Id
+    introduction: str
+    quotes: list[str] = Field(min_length=1)
+
+
+class PathwaySpec(_Spec):
+    id: Id
+    title: str
+    version: str
+    checklist: str
+    description: str
+    seeds: str = Field(description="folder of the seed documents, relative to this file")
+    disclaimer: str
+    sources: list[SourceSpec] = []
+    sections: list[SectionSpec] = Field(min_length=1)
+    evidence: EvidenceSpec
+    explanations: dict[Literal["met", "not_met", "missing", "not_applicable"], str]
+
+
+# --- seeds/manifest.yaml ----------------------------------------------------
+
+class SeedSpec(_Spec):
+    id: Id
+    file: str
+    title: str
+    what: str
+
+
+class SeedManifest(_Spec):
+    seeds: list[SeedSpec] = Field(min_length=1)
+
+
+# --- form.yaml --------------------------------------------------------------
+
+class OptionSpec(_Spec):
+    value: str
+    label: str
+    exclusive: bool = Field(False, description="a multi-choice option that cannot be combined with others")
+
+
+class FieldSpec(_Spec):
+    id: Id
+    type: FieldType
+    label: str
+    help: str | None = None
+    required: bool = False
+    options: list[OptionSpec] | None = None
+    min: float | None = None
+    max: float | None = None
+    unit: str | None = None
+    max_length: int | None = None
+    shown_when: Any = None
+    source: str | None = Field(None, description="where a field not in checklist-v1 comes from")
+
+
+class FormSectionSpec(_Spec):
+    id: Id
+    title: str
+    description: str | None = None
+    fields: list[FieldSpec] = Field(min_length=1)
+
+
+class FormSpec(_Spec):
+    sections: list[FormSectionSpec] = Field(min_length=1)
+
+
+# --- items.yaml -------------------------------------------------------------
+
+class CitationSpec(_Spec):
+    source: Id
+    quote: str | None = None
+    reference: str | None = None
+
+
+class DiscussionSpec(_Spec):
+    id: Id
+    text: str
+    when: Any = None
+    when_status: list[Literal["met", "not_met", "missing", "not_applicable"]] | None = None
+    citations: list[CitationSpec] = []
+
+
+class ItemSpec(_Spec):
+    id: Id
+    section: Id
+    title: str
+    holds: Any
+    applies_when: Any = None
+    explain: dict[Literal["met", "not_met", "missing", "not_applicable"], str] = {}
+    citations: list[CitationSpec] = Field(min_length=1)
+    discussion: list[DiscussionSpec] = []
+    source: str | None = Field(None, description="where an item not in checklist-v1 comes from")
+
+
+class ItemsSpec(_Spec):
+    items: list[ItemSpec] = Field(min_length=1)
+
+
+# --- examples/*.yaml --------------------------------------------------------
+
+class CaseSpec(_Spec):
+    name: str
+    description: str | None = None
+    referral: dict[str, Any]
+    expect: dict[str, Literal["met", "not_met", "missing", "not_applicable"]]
+    expect_discussion: list[Id] | None = None
+
+
+class ExamplesSpec(_Spec):
+    cases: list[CaseSpec] = Field(min_length=1)
+
+
+# --- compiled ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+    exclusive: bool = False
+
+
+@dataclass(frozen=True)
+class FormField:
+    id: str
+    type: str
+    label: str
+    section: str
+    help: str | None = None
+    required: bool = False
+    options: tuple[Option, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    unit: str | None = None
+    max_length: int | None = None
+    shown_when: Condition | None = None
+    source: str | None = None
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        return tuple(o.value for o in self.options)
+
+    def label_of(self, value: str) -> str:
+        return next((o.label for o in self.options if o.value == value), value)
+
+
+@dataclass(frozen=True)
+class FormSection:
+    id: str
+    title: str
+    description: str | None
+    fields: tuple[FormField, ...]
+
+
+@dataclass(frozen=True)
+class Citation:
+    source: str
+    title: str
+    quote: str | None = None
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class DiscussionPoint:
+    id: str
+    text: str
+    when: Condition | None
+    when_status: tuple[str, ...]
+    citations: tuple[Citation, ...]
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    section: str
+    title: str
+    holds: Condition
+    applies_when: Condition | None
+    explain: dict[str, str]
+    citations: tuple[Citation, ...]
+    discussion: tuple[DiscussionPoint, ...]
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str
+    title: str
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class Seed:
+    id: str
+    file: str
+    title: str
+    what: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    file: str
+    line: int | None
+    referral: dict[str, Any]
+    expect: dict[str, str]
+    expect_discussion: tuple[str, ...] | None
+    description: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Pathway:
+    """A loaded, fully checked pathway: the only thing the engine sees."""
+
+    id: str
+    title: str
+    version: str
+    checklist: str
+    description: str
+    disclaimer: str
+    rules_sha256: str
+    sections: tuple[Section, ...]
+    form: tuple[FormSection, ...]
+    items: tuple[Item, ...]
+    evidence_source: Citation
+    evidence_introduction: str
+    evidence: tuple[str, ...]
+    explanations: dict[str, str]
+    seeds: tuple[Seed, ...]
+    sources: tuple[SourceSpec, ...]
+    cases: tuple[Case, ...] = ()
+    fields: dict[str, FormField] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.fields:
+            object.__setattr__(self, "fields", {f.id: f for s in self.form for f in s.fields})
+
+    def item(self, item_id: str) -> Item:
+        return next(i for i in self.items if i.id == item_id)

@@ -1,0 +1,395 @@
+"""Load a pathway folder into a checked `Pathway`, or fail once with every problem.
+
+A pathway folder holds `pathway.yaml`, `form.yaml`, `items.yaml` and
+`examples/*.yaml`; its seeds folder holds `manifest.yaml` and the source
+documents. Rule files are validated like source code: unknown keys, dangling
+field or item references, values a field cannot take, and seed quotes that are
+not verbatim are all load errors, reported as `file:line:col: message`.
+"""
+from __future__ import annotations
+
+import hashlib
+import typing
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from . import conditions as C
+from .definition import (
+    Case,
+    Citation,
+    CitationSpec,
+    DiscussionPoint,
+    ExamplesSpec,
+    FormField,
+    FormSection,
+    FormSpec,
+    Item,
+    ItemsSpec,
+    Option,
+    Pathway,
+    PathwaySpec,
+    Section,
+    Seed,
+    SeedManifest,
+    SourceSpec,
+)
+from .errors import Problem, RulesError
+from .referral import validate as validate_referral
+from .suggest import did_you_mean, one_of
+from .yamlsrc import Located, LoadFailure, Path_, load_yaml
+
+M = TypeVar("M", bound=BaseModel)
+RULE_FILES = ("pathway.yaml", "form.yaml", "items.yaml")
+TRISTATE_VALUES = ("yes", "no")
+
+
+def rules_sha256(folder: Path) -> str:
+    """Hash of the files that decide a report: the rule files and the seeds they cite.
+
+    Example cases are excluded: adding a test case does not change any report.
+    """
+    digest = hashlib.sha256()
+    for name in RULE_FILES:
+        path = folder / name
+        digest.update(name.encode() + b"\0")
+        digest.update(path.read_bytes() if path.is_file() else b"")
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+class _Loader:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.problems: list[Problem] = []
+
+    # -- reading ------------------------------------------------------------
+
+    def read(self, path: Path) -> Located | None:
+        shown = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            self.problems.append(Problem(shown, None, None, "file not found"))
+            return None
+        except (OSError, UnicodeDecodeError) as exc:
+            self.problems.append(Problem(shown, None, None, f"cannot read file: {exc}"))
+            return None
+        try:
+            return load_yaml(text, shown)
+        except LoadFailure as exc:
+            self.problems.append(exc.problem)
+            return None
+
+    def model(self, doc: Located | None, cls: type[M], prefix: Path_ = ()) -> M | None:
+        if doc is None:
+            return None
+        data = doc.data
+        for key in prefix:
+            data = data[key]
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            for err in exc.errors():
+                self.problems.append(_pydantic_problem(doc, cls, prefix, err))
+            return None
+
+    # -- the whole pathway ---------------------------------------------------
+
+    def load(self) -> Pathway:
+        docs = {name: self.read(self.folder / name) for name in RULE_FILES}
+        spec = self.model(docs["pathway.yaml"], PathwaySpec)
+        form_spec = self.model(docs["form.yaml"], FormSpec)
+        items_spec = self.model(docs["items.yaml"], ItemsSpec)
+        seeds = self.seeds(spec, docs["pathway.yaml"]) if spec else {}
+        if spec is None or form_spec is None or items_spec is None:
+            raise RulesError(self.problems)
+        sections = tuple(Section(s.id, s.title, s.description) for s in spec.sections)
+        sources = {s.id: s for s in spec.sources}
+        self.unique(docs["pathway.yaml"], [s.id for s in spec.sections], ("sections",), "section")
+        clash = set(sources) & set(seeds)
+        for sid in sorted(clash):
+            self.problems.append(docs["pathway.yaml"].at(("sources",), f"source id '{sid}' is also a seed id"))  # type: ignore[union-attr]
+        form = self.form(form_spec, docs["form.yaml"])  # type: ignore[arg-type]
+        fields = {f.id: f for s in form for f in s.fields}
+        items = self.items(items_spec, docs["items.yaml"], fields, {s.id for s in sections}, seeds, sources)  # type: ignore[arg-type]
+        evidence_source = self.evidence(spec, docs["pathway.yaml"], seeds)  # type: ignore[arg-type]
+        if self.problems:
+            raise RulesError(self.problems)
+        pathway = Pathway(
+            id=spec.id,
+            title=spec.title,
+            version=spec.version,
+            checklist=spec.checklist,
+            description=spec.description.strip(),
+            disclaimer=" ".join(spec.disclaimer.split()),
+            rules_sha256=rules_sha256(self.folder),
+            sections=sections,
+            form=form,
+            items=items,
+            evidence_source=evidence_source,
+            evidence_introduction=" ".join(spec.evidence.introduction.split()),
+            evidence=tuple(spec.evidence.quotes),
+            explanations=dict(spec.explanations),
+            seeds=tuple(seeds.values()),
+            sources=tuple(spec.sources),
+        )
+        cases = self.examples(pathway)
+        if self.problems:
+            raise RulesError(self.problems)
+        object.__setattr__(pathway, "cases", cases)
+        return pathway
+
+    def unique(self, doc: Located | None, ids: list[str], path: Path_, what: str) -> None:
+        seen: set[str] = set()
+        for i, ident in enumerate(ids):
+            if ident in seen and doc is not None:
+                self.problems.append(doc.at(path + (i, "id"), f"duplicate {what} id '{ident}'"))
+            seen.add(ident)
+
+    # -- seeds ---------------------------------------------------------------
+
+    def seeds(self, spec: PathwaySpec, doc: Located | None) -> dict[str, Seed]:
+        folder = (self.folder / spec.seeds).resolve()
+        manifest_doc = self.read(folder / "manifest.yaml")
+        manifest = self.model(manifest_doc, SeedManifest)
+        if manifest is None or manifest_doc is None:
+            return {}
+        out: dict[str, Seed] = {}
+        for i, s in enumerate(manifest.seeds):
+            path = folder / s.file
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = "file not found" if isinstance(exc, FileNotFoundError) else f"cannot read: {exc}"
+                self.problems.append(manifest_doc.at(("seeds", i, "file"), f"seed '{s.id}': {s.file}: {reason}"))
+                continue
+            out[s.id] = Seed(s.id, s.file, s.title, s.what, text)
+        return out
+
+    # -- form ----------------------------------------------------------------
+
+    def form(self, spec: FormSpec, doc: Located) -> tuple[FormSection, ...]:
+        self.unique(doc, [s.id for s in spec.sections], ("sections",), "form section")
+        all_ids = [(i, j, f.id) for i, s in enumerate(spec.sections) for j, f in enumerate(s.fields)]
+        seen: set[str] = set()
+        for i, j, fid in all_ids:
+            if fid in seen:
+                self.problems.append(doc.at(("sections", i, "fields", j, "id"), f"duplicate field id '{fid}'"))
+            seen.add(fid)
+        shapes = {}
+        for s in spec.sections:
+            for f in s.fields:
+                opts = tuple(o.value for o in f.options or ())
+                shapes[f.id] = C.FieldShape(f.type, TRISTATE_VALUES if f.type == "tristate" else opts)
+        parser = C.Parser(doc, shapes)
+        sections = []
+        for i, s in enumerate(spec.sections):
+            fields = []
+            for j, f in enumerate(s.fields):
+                at: Path_ = ("sections", i, "fields", j)
+                has_options = f.type in ("choice", "multichoice")
+                if has_options and not f.options:
+                    self.problems.append(doc.at(at + ("type",), f"field '{f.id}': a {f.type} field needs options"))
+                if not has_options and f.options:
+                    self.problems.append(doc.at(at + ("options",), f"field '{f.id}': a {f.type} field takes no options"))
+                if f.type != "number" and (f.min is not None or f.max is not None):
+                    self.problems.append(doc.at(at + ("type",), f"field '{f.id}': min and max apply to number fields only"))
+                if f.type == "number" and f.min is not None and f.max is not None and f.min > f.max:
+                    self.problems.append(doc.at(at + ("min",), f"field '{f.id}': min is greater than max"))
+                values = [o.value for o in f.options or ()]
+                for k, v in enumerate(values):
+                    if v in values[:k]:
+                        self.problems.append(doc.at(at + ("options", k, "value"), f"field '{f.id}': duplicate option '{v}'"))
+                    if v.lower() == "unknown":
+                        self.problems.append(doc.at(at + ("options", k, "value"),
+                                                    f"field '{f.id}': 'unknown' is built in and cannot be an option"))
+                shown = parser.parse(f.shown_when, at + ("shown_when",)) if f.shown_when is not None else None
+                fields.append(FormField(
+                    id=f.id, type=f.type, label=f.label, section=s.id, help=f.help, required=f.required,
+                    options=tuple(Option(o.value, o.label, o.exclusive) for o in f.options or ()),
+                    min=f.min, max=f.max, unit=f.unit, max_length=f.max_length, shown_when=shown, source=f.source,
+                ))
+            sections.append(FormSection(s.id, s.title, s.description, tuple(fields)))
+        self.problems.extend(parser.problems)
+        return tuple(sections)
+
+    # -- items ---------------------------------------------------------------
+
+    def items(
+        self, spec: ItemsSpec, doc: Located, fields: dict[str, FormField], section_ids: set[str],
+        seeds: dict[str, Seed], sources: dict[str, SourceSpec],
+    ) -> tuple[Item, ...]:
+        shapes = {
+            fid: C.FieldShape(f.type, TRISTATE_VALUES if f.type == "tristate" else f.values) for fid, f in fields.items()
+        }
+        parser = C.Parser(doc, shapes)
+        self.unique(doc, [it.id for it in spec.items], ("items",), "item")
+        point_ids: set[str] = set()
+        out = []
+        for i, it in enumerate(spec.items):
+            at: Path_ = ("items", i)
+            if it.section not in section_ids:
+                self.problems.append(doc.at(at + ("section",),
+                                            f"item '{it.id}': unknown section '{it.section}'{did_you_mean(it.section, section_ids)}"))
+            holds = parser.parse(it.holds, at + ("holds",))
+            applies = parser.parse(it.applies_when, at + ("applies_when",)) if it.applies_when is not None else None
+            citations = self.citations(it.citations, doc, at + ("citations",), seeds, sources)
+            points = []
+            for k, d in enumerate(it.discussion):
+                dat = at + ("discussion", k)
+                if d.id in point_ids:
+                    self.problems.append(doc.at(dat + ("id",), f"duplicate discussion point id '{d.id}'"))
+                point_ids.add(d.id)
+                if (d.when is None) == (d.when_status is None):
+                    self.problems.append(doc.at(dat, f"discussion point '{d.id}' needs exactly one of 'when' or 'when_status'"))
+                when = parser.parse(d.when, dat + ("when",)) if d.when is not None else None
+                points.append(DiscussionPoint(
+                    d.id, " ".join(d.text.split()), when, tuple(d.when_status or ()),
+                    self.citations(d.citations, doc, dat + ("citations",), seeds, sources),
+                ))
+            if holds is not None:
+                out.append(Item(it.id, it.section, it.title, holds, applies, dict(it.explain),
+                                citations, tuple(points), it.source))
+        self.problems.extend(parser.problems)
+        return tuple(out)
+
+    def citations(
+        self, specs: list[CitationSpec], doc: Located, at: Path_, seeds: dict[str, Seed], sources: dict[str, SourceSpec],
+    ) -> tuple[Citation, ...]:
+        out = []
+        for k, c in enumerate(specs):
+            cat = at + (k,)
+            if c.source in seeds:
+                seed = seeds[c.source]
+                if not c.quote:
+                    self.problems.append(doc.at(cat, f"a citation of seed '{c.source}' needs a verbatim 'quote'"))
+                    continue
+                if c.quote not in seed.text:
+                    self.problems.append(doc.at(cat + ("quote",), _not_verbatim(c.quote, seed)))
+                    continue
+                out.append(Citation(c.source, seed.title, quote=c.quote, reference=c.reference))
+            elif c.source in sources:
+                if c.quote:
+                    self.problems.append(doc.at(cat + ("quote",),
+                                                f"source '{c.source}' is not a bundled seed, so a quote cannot be checked;"
+                                                " cite it by 'reference' (section) instead"))
+                    continue
+                if not c.reference:
+                    self.problems.append(doc.at(cat, f"a citation of '{c.source}' needs a 'reference' (e.g. a section number)"))
+                    continue
+                out.append(Citation(c.source, sources[c.source].title, reference=c.reference))
+            else:
+                known = list(seeds) + list(sources)
+                self.problems.append(doc.at(cat + ("source",),
+                                            f"unknown source '{c.source}'{did_you_mean(c.source, known)}; known: {one_of(known)}"))
+        return tuple(out)
+
+    def evidence(self, spec: PathwaySpec, doc: Located, seeds: dict[str, Seed]) -> Citation:
+        ev = spec.evidence
+        seed = seeds.get(ev.source)
+        if seed is None:
+            self.problems.append(doc.at(("evidence", "source"),
+                                        f"the evidence summary must quote a seed; unknown seed '{ev.source}'"
+                                        f"{did_you_mean(ev.source, seeds)}"))
+            return Citation(ev.source, ev.source)
+        for k, quote in enumerate(ev.quotes):
+            if quote not in seed.text:
+                self.problems.append(doc.at(("evidence", "quotes", k), _not_verbatim(quote, seed)))
+        return Citation(seed.id, seed.title)
+
+    # -- examples ------------------------------------------------------------
+
+    def examples(self, pathway: Pathway) -> tuple[Case, ...]:
+        folder = self.folder / "examples"
+        files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+        if not files:
+            self.problems.append(Problem(str(folder), None, None, "a pathway needs example cases (examples/*.yaml)"))
+            return ()
+        item_ids = [i.id for i in pathway.items]
+        point_ids = [d.id for i in pathway.items for d in i.discussion]
+        fields = tuple(pathway.fields.values())
+        cases = []
+        names: set[str] = set()
+        for path in files:
+            doc = self.read(path)
+            spec = self.model(doc, ExamplesSpec)
+            if spec is None or doc is None:
+                continue
+            for k, case in enumerate(spec.cases):
+                at: Path_ = ("cases", k)
+                if case.name in names:
+                    self.problems.append(doc.at(at + ("name",), f"duplicate case name '{case.name}'"))
+                names.add(case.name)
+                _values, problems = validate_referral(case.referral, fields, doc, at + ("referral",))
+                self.problems.extend(problems)
+                for item_id in case.expect:
+                    if item_id not in item_ids:
+                        self.problems.append(doc.at(at + ("expect", item_id),
+                                                    f"unknown item '{item_id}'{did_you_mean(item_id, item_ids)}", key=True))
+                for j, pid in enumerate(case.expect_discussion or ()):
+                    if pid not in point_ids:
+                        self.problems.append(doc.at(at + ("expect_discussion", j),
+                                                    f"unknown discussion point '{pid}'{did_you_mean(pid, point_ids)}"))
+                line = doc.values.get(at, (None, None))[0]
+                cases.append(Case(case.name, str(path), line, dict(case.referral), dict(case.expect),
+                                  tuple(case.expect_discussion) if case.expect_discussion is not None else None,
+                                  case.description))
+        return tuple(cases)
+
+
+def _not_verbatim(quote: str, seed: Seed) -> str:
+    hint = ""
+    if _loose(quote) in _loose(seed.text):
+        hint = " (it differs only in punctuation or spacing: copy the characters exactly, e.g. '‐' U+2010 hyphens)"
+    short = quote if len(quote) <= 70 else quote[:67] + "..."
+    return f"quote is not verbatim in seed '{seed.id}' ({seed.file}){hint}: \"{short}\""
+
+
+def _loose(text: str) -> str:
+    table = str.maketrans({"‐": "-", "‑": "-", "–": "-", "—": "-", "’": "'", "‘": "'", "“": '"', "”": '"'})
+    return " ".join(text.translate(table).split())
+
+
+def _model_at(cls: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class a pydantic error location points into (for did-you-mean)."""
+    current: Any = cls
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
+            return None
+        current = current.model_fields[part].annotation
+        while typing.get_origin(current) in (list, typing.Union, type(None)) or str(typing.get_origin(current)) == "types.UnionType":
+            args = [a for a in typing.get_args(current) if a is not type(None)]
+            if not args:
+                break
+            current = args[0]
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _pydantic_problem(doc: Located, cls: type[BaseModel], prefix: Path_, err: Any) -> Problem:
+    loc = tuple(err["loc"])
+    path = prefix + loc
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        owner = _model_at(cls, loc[:-1])
+        known = list(owner.model_fields) if owner else []
+        hint = did_you_mean(str(loc[-1]), known)
+        return doc.at(path, f"unknown key '{loc[-1]}'{hint}" + (f"; allowed: {one_of(known)}" if known else ""), key=True)
+    if kind == "missing":
+        return doc.at(path[:-1], f"missing required key '{loc[-1]}'")
+    where = ".".join(str(p) for p in loc)
+    msg = err["msg"]
+    if kind == "literal_error":
+        msg = "must be " + msg.removeprefix("Input should be ")
+    return doc.at(path, f"'{where}': {msg[0].lower()}{msg[1:]}" if where else msg)
+
+
+def load_pathway(folder: str | Path) -> Pathway:
+    """Load and check one pathway folder; raise `RulesError` listing every problem."""
+    folder = Path(folder)
+    if not (folder / "pathway.yaml").is_file():
+        raise RulesError([Problem(str(folder), None, None, "not a pathway folder (no pathway.yaml)")])
+    return _Loader(folder).load()

@@ -1,0 +1,227 @@
+"""Referral validation: a pydantic model generated from the pathway's form.
+
+A referral is one flat mapping from field id to value. Unknown is a first-class
+answer: an absent field, `unknown`, null or an empty value all mean "the
+referral does not say", and the engine treats them so. Every rejected value
+gets a message naming the field and what it may be.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Annotated, Any, Literal, Optional
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
+from pydantic_core import PydanticCustomError
+
+from .definition import FormField
+from .errors import Problem
+from .suggest import did_you_mean, one_of
+from .yamlsrc import Located, Path_
+
+Values = dict[str, Any]
+"""Normalised answers: tri-state 'yes'/'no', choice str, multi-choice tuple, float, ISO date str, or None."""
+
+_UNKNOWN_WORDS = {"unknown", ""}
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip().lower() in _UNKNOWN_WORDS)
+
+
+def _tristate(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if _blank(value):
+        return None
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in ("yes", "true"):
+            return "yes"
+        if word in ("no", "false"):
+            return "no"
+    raise PydanticCustomError("tristate", "not a tri-state answer")
+
+
+def _choice(value: Any) -> Any:
+    if _blank(value):
+        return None
+    if isinstance(value, (bool, dict, list)):
+        raise PydanticCustomError("choice", "not an allowed value")
+    return str(value).strip()
+
+
+def _multi(value: Any) -> Any:
+    if _blank(value):
+        return None
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise PydanticCustomError("multichoice", "not a list of allowed values")
+    if not value:
+        return None
+    return [v.strip() if isinstance(v, str) else v for v in value]
+
+
+def _number(value: Any) -> Any:
+    if _blank(value):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise PydanticCustomError("number", "not a number")
+    return value
+
+
+def _text(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, (dict, list, bool)):
+        raise PydanticCustomError("text", "not text")
+    text = str(value).strip()
+    return text or None
+
+
+def _date(value: Any) -> Any:
+    if _blank(value):
+        return None
+    if isinstance(value, _dt.datetime):
+        return value.date()
+    if isinstance(value, _dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return _dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise PydanticCustomError("date", "not a date")
+
+
+def _canonical_multi(field: FormField) -> Any:
+    order = {v: i for i, v in enumerate(field.values)}
+    exclusive = {o.value for o in field.options if o.exclusive}
+
+    def check(values: list[str] | None) -> tuple[str, ...] | None:
+        if values is None:
+            return None
+        chosen = sorted(set(values), key=order.__getitem__)
+        clash = exclusive.intersection(chosen)
+        if clash and len(chosen) > 1:
+            raise PydanticCustomError("exclusive", "exclusive option combined", {"option": sorted(clash)[0]})
+        return tuple(chosen)
+
+    return check
+
+
+def _annotation(field: FormField) -> Any:
+    if field.type == "tristate":
+        return Annotated[Optional[Literal["yes", "no"]], BeforeValidator(_tristate)]
+    if field.type == "choice":
+        return Annotated[Optional[Literal[field.values]], BeforeValidator(_choice)]  # type: ignore[valid-type]
+    if field.type == "multichoice":
+        return Annotated[
+            Optional[list[Literal[field.values]]],  # type: ignore[valid-type]
+            BeforeValidator(_multi),
+            AfterValidator(_canonical_multi(field)),
+        ]
+    if field.type == "number":
+        return Annotated[Optional[float], BeforeValidator(_number), Field(ge=field.min, le=field.max)]
+    if field.type == "date":
+        return Annotated[Optional[_dt.date], BeforeValidator(_date)]
+    if field.required:
+        return Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=field.max_length)]
+    return Annotated[Optional[str], BeforeValidator(_text), Field(max_length=field.max_length)]
+
+
+@lru_cache(maxsize=16)
+def referral_model(fields: tuple[FormField, ...]) -> type[BaseModel]:
+    """The pydantic model of a referral for this form (cached per form)."""
+    definitions: dict[str, Any] = {}
+    for f in fields:
+        default = ... if f.required else None
+        definitions[f.id] = (_annotation(f), Field(default, title=f.label, description=f.help))
+    return create_model(  # type: ignore[no-any-return, call-overload]
+        "Referral",
+        __config__=ConfigDict(extra="forbid", frozen=True),
+        **definitions,
+    )
+
+
+def to_values(model: BaseModel) -> Values:
+    """Plain normalised answers for the engine (dates as ISO strings)."""
+    out = dict(model.__dict__)
+    for key, value in out.items():
+        if isinstance(value, _dt.date):
+            out[key] = value.isoformat()
+    return out
+
+
+def allowed(field: FormField) -> str:
+    """How a message says what a field may hold."""
+    if field.type == "tristate":
+        return "yes, no or unknown (true/false/null also accepted)"
+    if field.type == "choice":
+        return one_of(field.values) + " (or unknown)"
+    if field.type == "multichoice":
+        return "a list of " + one_of(field.values)
+    if field.type == "number":
+        unit = f" {field.unit}" if field.unit else ""
+        return f"a number from {field.min:g} to {field.max:g}{unit}" if field.min is not None and field.max is not None \
+            else "a number"
+    if field.type == "date":
+        return "an ISO 8601 date, YYYY-MM-DD"
+    return "text" + (f" of at most {field.max_length} characters" if field.max_length else "")
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _message(fields: Mapping[str, FormField], err: Mapping[str, Any]) -> tuple[str, str | None, bool]:
+    """(message, field id, located at key?) for one pydantic error."""
+    loc = err["loc"]
+    name = str(loc[0]) if loc else ""
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return f"unknown field '{name}'{did_you_mean(name, fields)}", name, True
+    field = fields[name]
+    if kind == "missing":
+        what = f" ({field.help})" if field.help else ""
+        return f"missing required field '{name}'{what}", name, False
+    value = err.get("input")
+    if kind == "exclusive":
+        option = err.get("ctx", {}).get("option")
+        return (f"field '{name}': '{option}' cannot be combined with other values; allowed: "
+                f"{allowed(field)}", name, False)
+    if len(loc) > 1:  # an element of a multi-choice list
+        return f"field '{name}': {_show(value)} is not an allowed value; allowed: {allowed(field)}", name, False
+    if kind in ("greater_than_equal", "less_than_equal"):
+        return f"field '{name}': {_show(value)} is out of range; allowed: {allowed(field)}", name, False
+    if kind in ("string_too_short",) and field.required:
+        return f"missing required field '{name}' (it is empty)", name, False
+    if kind == "string_too_long":
+        return f"field '{name}' is too long; allowed: {allowed(field)}", name, False
+    if field.type == "number":
+        return f"field '{name}': {_show(value)} is not a number; allowed: {allowed(field)}", name, False
+    if field.type == "tristate":
+        return f"field '{name}': {_show(value)} is not a tri-state answer; allowed: {allowed(field)}", name, False
+    return f"field '{name}': {_show(value)} is not an allowed value; allowed: {allowed(field)}", name, False
+
+
+def validate(
+    data: Any, fields: tuple[FormField, ...], doc: Located, prefix: Path_ = ()
+) -> tuple[Values | None, list[Problem]]:
+    """Validate one referral mapping; return its values, or every problem found."""
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else ("empty" if data is None else type(data).__name__)
+        return None, [doc.at(prefix, f"a referral must be a mapping of field id to value, not {kind}")]
+    by_id = {f.id: f for f in fields}
+    try:
+        model = referral_model(fields).model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            message, name, key = _message(by_id, err)
+            problems.append(doc.at(prefix + tuple(err["loc"]), message, key=key, field=name))
+        return None, sorted(set(problems), key=lambda p: (p.line or 0, p.col or 0, p.message))
+    return to_values(model), []

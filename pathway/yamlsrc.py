@@ -1,0 +1,166 @@
+"""Read YAML (and JSON) into plain values while keeping where each one was.
+
+Every later check reports `file:line:col`, so the loader records the position
+of every key and value by its path (a tuple of keys and list indexes). Loading
+is `yaml.safe_load` semantics, narrowed further: aliases are refused (no
+"billion laughs"), nesting depth and document size are bounded, and only
+yes/no/true/false are booleans (YAML 1.1's on/off/y/n stay strings, so a
+tri-state answer of `on` is an error rather than a silent "yes").
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .errors import Problem
+
+Path_ = tuple[str | int, ...]
+
+MAX_BYTES = 5_000_000
+MAX_DEPTH = 64
+
+_BOOL_RE = re.compile(r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE)$")
+
+
+class _Refused(Exception):
+    def __init__(self, message: str, mark: yaml.Mark | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.mark = mark
+
+
+class _SafeLoader(yaml.SafeLoader):
+    """SafeLoader without aliases and with narrow booleans."""
+
+    yaml_implicit_resolvers = {
+        k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
+        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise _Refused("YAML aliases (*name) are not allowed in pathway or referral files", event.start_mark)
+        if self.check_event(yaml.MappingStartEvent, yaml.SequenceStartEvent):
+            self._depth = getattr(self, "_depth", 0) + 1
+            if self._depth > MAX_DEPTH:
+                raise _Refused(f"nesting deeper than {MAX_DEPTH} levels", self.peek_event().start_mark)
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self._depth -= 1
+        return super().compose_node(parent, index)
+
+
+_SafeLoader.add_implicit_resolver("tag:yaml.org,2002:bool", _BOOL_RE, list("yYnNtTfF"))
+
+
+@dataclass
+class Located:
+    """A parsed document with the (line, col) of each value and each key, 1-based."""
+
+    file: str
+    data: Any
+    values: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    def at(self, path: Path_, message: str, *, key: bool = False, field: str | None = None) -> Problem:
+        """A problem located at `path` (or the nearest enclosing node we know)."""
+        table = self.keys if key else self.values
+        probe = tuple(path)
+        while probe:
+            if probe in table:
+                line, col = table[probe]
+                return Problem(self.file, line, col, message, field)
+            if probe in self.values:
+                line, col = self.values[probe]
+                return Problem(self.file, line, col, message, field)
+            probe = probe[:-1]
+        pos = self.values.get(())
+        return Problem(self.file, pos[0] if pos else None, pos[1] if pos else None, message, field)
+
+
+def _walk(node: yaml.Node, path: Path_, doc: Located, constructor: _SafeLoader) -> Any:
+    doc.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = constructor.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, float, bool)) or key is None:
+                raise _Refused("mapping keys must be plain names", key_node.start_mark)
+            key = str(key) if not isinstance(key, str) else key
+            if key in out:
+                raise _Refused(f"duplicate key '{key}'", key_node.start_mark)
+            sub = path + (key,)
+            doc.keys[sub] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            out[key] = _walk(value_node, sub, doc, constructor)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_walk(item, path + (i,), doc, constructor) for i, item in enumerate(node.value)]
+    return constructor.construct_object(node, deep=True)
+
+
+def load_yaml(text: str, file: str) -> Located:
+    """Parse one YAML document; raise `LoadFailure` with a located problem on any error."""
+    if len(text) > MAX_BYTES:
+        raise LoadFailure(Problem(file, None, None, f"file is larger than {MAX_BYTES:,} bytes"))
+    loader = _SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        doc = Located(file, None)
+        if node is not None:
+            doc.data = _walk(node, (), doc, loader)
+        return doc
+    except _Refused as exc:
+        raise LoadFailure(_problem(file, exc.message, exc.mark)) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        what = " ".join(s for s in (exc.context, exc.problem) if s)
+        raise LoadFailure(_problem(file, f"not valid YAML: {what}", mark)) from None
+    except yaml.YAMLError as exc:
+        raise LoadFailure(Problem(file, None, None, f"not valid YAML: {exc}")) from None
+    except RecursionError:
+        raise LoadFailure(Problem(file, None, None, "not valid YAML: nested too deeply")) from None
+    finally:
+        loader.dispose()
+
+
+def load_json(text: str, file: str) -> Located:
+    """Parse JSON strictly, then borrow positions from the YAML reader when it agrees."""
+    if len(text) > MAX_BYTES:
+        raise LoadFailure(Problem(file, None, None, f"file is larger than {MAX_BYTES:,} bytes"))
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LoadFailure(Problem(file, exc.lineno, exc.colno, f"not valid JSON: {exc.msg}")) from None
+    except RecursionError:
+        raise LoadFailure(Problem(file, None, None, "not valid JSON: nested too deeply")) from None
+    try:
+        located = load_yaml(text, file)
+    except LoadFailure:
+        return Located(file, data)
+    located.data = data
+    return located
+
+
+def load_text(text: str, file: str) -> Located:
+    """Choose the reader from the file name: `.json` is JSON, anything else YAML."""
+    return load_json(text, file) if file.lower().endswith(".json") else load_yaml(text, file)
+
+
+def _problem(file: str, message: str, mark: yaml.Mark | None) -> Problem:
+    if mark is None:
+        return Problem(file, None, None, message)
+    return Problem(file, mark.line + 1, mark.column + 1, message)
+
+
+class LoadFailure(Exception):
+    """A document could not be parsed at all."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
