@@ -171,6 +171,9 @@ def to_data(cond: Condition) -> dict[str, Any]:
     return {"field": cond.field, "answered": True}
 
 
+BROKEN = "broken"
+
+
 @dataclass(frozen=True)
 class FieldShape:
     """What the condition parser needs to know of a form field."""
@@ -236,6 +239,8 @@ class Parser:
             self.fail(path + ("field",), "'field' must be a field id")
             return None
         shape = self.fields.get(name)
+        if shape is not None and shape.type == BROKEN:
+            return None  # the field's own definition is already reported
         if shape is None:
             self.fail(path + ("field",), f"unknown field '{name}'{did_you_mean(name, self.fields)}")
             return None

@@ -8,16 +8,17 @@ the form. `Pathway` is the checked, compiled result: everything downstream
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from .conditions import Condition
 
 STATUSES = ("met", "not_met", "missing", "not_applicable")
 Status = Literal["met", "not_met", "missing", "not_applicable"]
 FieldType = Literal["text", "longtext", "date", "number", "tristate", "choice", "multichoice"]
-Id = str
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]*$", max_length=80)]
+"""Ids of sections, items, points and sources: lower-case, safe in every output format."""
 
 
 class _Spec(BaseModel):
@@ -101,7 +102,7 @@ class FormSectionSpec(_Spec):
     id: Id
     title: str
     description: str | None = None
-    fields: list[FieldSpec] = Field(min_length=1)
+    fields: list[Any] = Field(min_length=1, description="each validated as a FieldSpec on its own")
 
 
 class FormSpec(_Spec):
@@ -137,7 +138,7 @@ class ItemSpec(_Spec):
 
 
 class ItemsSpec(_Spec):
-    items: list[ItemSpec] = Field(min_length=1)
+    items: list[Any] = Field(min_length=1, description="each validated as an ItemSpec on its own")
 
 
 # --- examples/*.yaml --------------------------------------------------------
@@ -151,7 +152,7 @@ class CaseSpec(_Spec):
 
 
 class ExamplesSpec(_Spec):
-    cases: list[CaseSpec] = Field(min_length=1)
+    cases: list[Any] = Field(min_length=1, description="each validated as a CaseSpec on its own")
 
 
 # --- compiled ---------------------------------------------------------------

@@ -17,15 +17,18 @@ from pydantic import BaseModel, ValidationError
 
 from . import conditions as C
 from .definition import (
+    CaseSpec,
     Case,
     Citation,
     CitationSpec,
     DiscussionPoint,
     ExamplesSpec,
+    FieldSpec,
     FormField,
     FormSection,
     FormSpec,
     Item,
+    ItemSpec,
     ItemsSpec,
     Option,
     Pathway,
@@ -46,9 +49,10 @@ TRISTATE_VALUES = ("yes", "no")
 
 
 def rules_sha256(folder: Path) -> str:
-    """Hash of the files that decide a report: the rule files and the seeds they cite.
+    """Hash of the rule files that decide a report (pathway, form, items).
 
-    Example cases are excluded: adding a test case does not change any report.
+    Example cases are excluded: adding a test case changes no report. Seeds
+    need no hash: every quote is checked verbatim against them at load.
     """
     digest = hashlib.sha256()
     for name in RULE_FILES:
@@ -63,6 +67,9 @@ class _Loader:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.problems: list[Problem] = []
+        self.field_shapes: dict[str, C.FieldShape] = {}
+        self.broken_items: set[str] = set()
+        self.broken_sources: set[str] = set()
 
     # -- reading ------------------------------------------------------------
 
@@ -94,6 +101,22 @@ class _Loader:
             for err in exc.errors():
                 self.problems.append(_pydantic_problem(doc, cls, prefix, err))
             return None
+
+    def each(self, doc: Located, raw: list[Any], path: Path_, cls: type[M]) -> tuple[list[tuple[int, M]], set[str]]:
+        """Validate list elements one by one, so one bad entry hides no other problem.
+
+        Returns the valid entries with their index, and the ids of the invalid ones
+        (so references to them are not reported a second time as unknown).
+        """
+        good: list[tuple[int, M]] = []
+        broken: set[str] = set()
+        for i in range(len(raw)):
+            spec = self.model(doc, cls, path + (i,))
+            if spec is not None:
+                good.append((i, spec))
+            elif isinstance(raw[i], dict) and isinstance(raw[i].get("id"), str):
+                broken.add(raw[i]["id"])
+        return good, broken
 
     # -- the whole pathway ---------------------------------------------------
 
@@ -164,6 +187,7 @@ class _Loader:
             except (OSError, UnicodeDecodeError) as exc:
                 reason = "file not found" if isinstance(exc, FileNotFoundError) else f"cannot read: {exc}"
                 self.problems.append(manifest_doc.at(("seeds", i, "file"), f"seed '{s.id}': {s.file}: {reason}"))
+                self.broken_sources.add(s.id)
                 continue
             out[s.id] = Seed(s.id, s.file, s.title, s.what, text)
         return out
@@ -172,48 +196,51 @@ class _Loader:
 
     def form(self, spec: FormSpec, doc: Located) -> tuple[FormSection, ...]:
         self.unique(doc, [s.id for s in spec.sections], ("sections",), "form section")
-        all_ids = [(i, j, f.id) for i, s in enumerate(spec.sections) for j, f in enumerate(s.fields)]
+        specs: list[tuple[int, list[tuple[int, FieldSpec]]]] = []
+        shapes: dict[str, C.FieldShape] = {}
         seen: set[str] = set()
-        for i, j, fid in all_ids:
-            if fid in seen:
-                self.problems.append(doc.at(("sections", i, "fields", j, "id"), f"duplicate field id '{fid}'"))
-            seen.add(fid)
-        shapes = {}
-        for s in spec.sections:
-            for f in s.fields:
+        for i, s in enumerate(spec.sections):
+            good, broken = self.each(doc, s.fields, ("sections", i, "fields"), FieldSpec)
+            specs.append((i, good))
+            shapes.update({fid: C.FieldShape(C.BROKEN) for fid in broken})
+            for j, f in good:
+                if f.id in seen:
+                    self.problems.append(doc.at(("sections", i, "fields", j, "id"), f"duplicate field id '{f.id}'"))
+                seen.add(f.id)
                 opts = tuple(o.value for o in f.options or ())
                 shapes[f.id] = C.FieldShape(f.type, TRISTATE_VALUES if f.type == "tristate" else opts)
+        self.field_shapes = shapes
         parser = C.Parser(doc, shapes)
         sections = []
-        for i, s in enumerate(spec.sections):
-            fields = []
-            for j, f in enumerate(s.fields):
-                at: Path_ = ("sections", i, "fields", j)
-                has_options = f.type in ("choice", "multichoice")
-                if has_options and not f.options:
-                    self.problems.append(doc.at(at + ("type",), f"field '{f.id}': a {f.type} field needs options"))
-                if not has_options and f.options:
-                    self.problems.append(doc.at(at + ("options",), f"field '{f.id}': a {f.type} field takes no options"))
-                if f.type != "number" and (f.min is not None or f.max is not None):
-                    self.problems.append(doc.at(at + ("type",), f"field '{f.id}': min and max apply to number fields only"))
-                if f.type == "number" and f.min is not None and f.max is not None and f.min > f.max:
-                    self.problems.append(doc.at(at + ("min",), f"field '{f.id}': min is greater than max"))
-                values = [o.value for o in f.options or ()]
-                for k, v in enumerate(values):
-                    if v in values[:k]:
-                        self.problems.append(doc.at(at + ("options", k, "value"), f"field '{f.id}': duplicate option '{v}'"))
-                    if v.lower() == "unknown":
-                        self.problems.append(doc.at(at + ("options", k, "value"),
-                                                    f"field '{f.id}': 'unknown' is built in and cannot be an option"))
-                shown = parser.parse(f.shown_when, at + ("shown_when",)) if f.shown_when is not None else None
-                fields.append(FormField(
-                    id=f.id, type=f.type, label=f.label, section=s.id, help=f.help, required=f.required,
-                    options=tuple(Option(o.value, o.label, o.exclusive) for o in f.options or ()),
-                    min=f.min, max=f.max, unit=f.unit, max_length=f.max_length, shown_when=shown, source=f.source,
-                ))
+        for (i, good), s in zip(specs, spec.sections):
+            fields = [self.field(f, s.id, ("sections", i, "fields", j), doc, parser) for j, f in good]
             sections.append(FormSection(s.id, s.title, s.description, tuple(fields)))
         self.problems.extend(parser.problems)
         return tuple(sections)
+
+    def field(self, f: FieldSpec, section: str, at: Path_, doc: Located, parser: C.Parser) -> FormField:
+        has_options = f.type in ("choice", "multichoice")
+        if has_options and not f.options:
+            self.problems.append(doc.at(at + ("type",), f"field '{f.id}': a {f.type} field needs options"))
+        if not has_options and f.options:
+            self.problems.append(doc.at(at + ("options",), f"field '{f.id}': a {f.type} field takes no options"))
+        if f.type != "number" and (f.min is not None or f.max is not None):
+            self.problems.append(doc.at(at + ("type",), f"field '{f.id}': min and max apply to number fields only"))
+        if f.type == "number" and f.min is not None and f.max is not None and f.min > f.max:
+            self.problems.append(doc.at(at + ("min",), f"field '{f.id}': min is greater than max"))
+        values = [o.value for o in f.options or ()]
+        for k, v in enumerate(values):
+            if v in values[:k]:
+                self.problems.append(doc.at(at + ("options", k, "value"), f"field '{f.id}': duplicate option '{v}'"))
+            if v.lower() == "unknown":
+                self.problems.append(doc.at(at + ("options", k, "value"),
+                                            f"field '{f.id}': 'unknown' is built in and cannot be an option"))
+        shown = parser.parse(f.shown_when, at + ("shown_when",)) if f.shown_when is not None else None
+        return FormField(
+            id=f.id, type=f.type, label=f.label, section=section, help=f.help, required=f.required,
+            options=tuple(Option(o.value, o.label, o.exclusive) for o in f.options or ()),
+            min=f.min, max=f.max, unit=f.unit, max_length=f.max_length, shown_when=shown, source=f.source,
+        )
 
     # -- items ---------------------------------------------------------------
 
@@ -221,15 +248,16 @@ class _Loader:
         self, spec: ItemsSpec, doc: Located, fields: dict[str, FormField], section_ids: set[str],
         seeds: dict[str, Seed], sources: dict[str, SourceSpec],
     ) -> tuple[Item, ...]:
-        shapes = {
-            fid: C.FieldShape(f.type, TRISTATE_VALUES if f.type == "tristate" else f.values) for fid, f in fields.items()
-        }
-        parser = C.Parser(doc, shapes)
-        self.unique(doc, [it.id for it in spec.items], ("items",), "item")
+        parser = C.Parser(doc, self.field_shapes)
+        good, self.broken_items = self.each(doc, spec.items, ("items",), ItemSpec)
+        seen: set[str] = set()
         point_ids: set[str] = set()
         out = []
-        for i, it in enumerate(spec.items):
+        for i, it in good:
             at: Path_ = ("items", i)
+            if it.id in seen:
+                self.problems.append(doc.at(at + ("id",), f"duplicate item id '{it.id}'"))
+            seen.add(it.id)
             if it.section not in section_ids:
                 self.problems.append(doc.at(at + ("section",),
                                             f"item '{it.id}': unknown section '{it.section}'{did_you_mean(it.section, section_ids)}"))
@@ -280,7 +308,7 @@ class _Loader:
                     self.problems.append(doc.at(cat, f"a citation of '{c.source}' needs a 'reference' (e.g. a section number)"))
                     continue
                 out.append(Citation(c.source, sources[c.source].title, reference=c.reference))
-            else:
+            elif c.source not in self.broken_sources:
                 known = list(seeds) + list(sources)
                 self.problems.append(doc.at(cat + ("source",),
                                             f"unknown source '{c.source}'{did_you_mean(c.source, known)}; known: {one_of(known)}"))
@@ -289,6 +317,8 @@ class _Loader:
     def evidence(self, spec: PathwaySpec, doc: Located, seeds: dict[str, Seed]) -> Citation:
         ev = spec.evidence
         seed = seeds.get(ev.source)
+        if seed is None and ev.source in self.broken_sources:
+            return Citation(ev.source, ev.source)
         if seed is None:
             self.problems.append(doc.at(("evidence", "source"),
                                         f"the evidence summary must quote a seed; unknown seed '{ev.source}'"
@@ -317,7 +347,8 @@ class _Loader:
             spec = self.model(doc, ExamplesSpec)
             if spec is None or doc is None:
                 continue
-            for k, case in enumerate(spec.cases):
+            good, _broken = self.each(doc, spec.cases, ("cases",), CaseSpec)
+            for k, case in good:
                 at: Path_ = ("cases", k)
                 if case.name in names:
                     self.problems.append(doc.at(at + ("name",), f"duplicate case name '{case.name}'"))
@@ -325,7 +356,7 @@ class _Loader:
                 _values, problems = validate_referral(case.referral, fields, doc, at + ("referral",))
                 self.problems.extend(problems)
                 for item_id in case.expect:
-                    if item_id not in item_ids:
+                    if item_id not in item_ids and item_id not in self.broken_items:
                         self.problems.append(doc.at(at + ("expect", item_id),
                                                     f"unknown item '{item_id}'{did_you_mean(item_id, item_ids)}", key=True))
                 for j, pid in enumerate(case.expect_discussion or ()):
@@ -343,7 +374,7 @@ def _not_verbatim(quote: str, seed: Seed) -> str:
     hint = ""
     if _loose(quote) in _loose(seed.text):
         hint = " (it differs only in punctuation or spacing: copy the characters exactly, e.g. '‐' U+2010 hyphens)"
-    short = quote if len(quote) <= 70 else quote[:67] + "..."
+    short = quote if len(quote) <= 120 else quote[:117] + "..."
     return f"quote is not verbatim in seed '{seed.id}' ({seed.file}){hint}: \"{short}\""
 
 

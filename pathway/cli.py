@@ -1,0 +1,184 @@
+"""The `pathway` command: thin wrappers that parse options and call the core.
+
+Exit codes: 0 done; 1 example cases failed; 2 bad input (a referral, an
+option); 3 broken pathway files; 4 a backend is not available here;
+5 backends disagreed (cross-check). Bad input never shows a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from . import __version__
+from .backends import BACKENDS
+from .definition import Pathway
+from .errors import PathwayError, ProblemsError
+from .loader import load_pathway
+from .render import FORMATS, format_for, render, render_form
+from .resources import default_pathway_dir, rules_dir
+from .service import check, now, parse_time, read_document, referral_values
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    """Write beside the target and rename, so an interrupted run leaves no half file."""
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise PathwayError(f"{path}: cannot write: {exc.strerror}") from None
+
+
+def emit(text: str, output: str | None, stdout: TextIO) -> None:
+    if output in (None, "-"):
+        stdout.write(text)
+    else:
+        _atomic_write(Path(output), text)  # type: ignore[arg-type]
+
+
+def _pathway(args: argparse.Namespace) -> Pathway:
+    return load_pathway(args.rules or default_pathway_dir())
+
+
+def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    pathway = _pathway(args)
+    doc = read_document(args.referral)
+    values = referral_values(pathway, doc)
+    at = parse_time(args.now) if args.now else now()
+    report = check(pathway, values, at=at, engine=args.engine, cross=args.cross_check)
+    fmt = args.format or (format_for(args.output) if args.output not in (None, "-") else "html")
+    emit(render(report, fmt), args.output, out)
+    if args.output not in (None, "-"):
+        print(f"wrote {args.output} ({fmt}): referral {report.referral_id}, "
+              f"{report.summary.documented} of {report.summary.applicable} applicable items documented", file=sys.stderr)
+    return 0
+
+
+def cmd_form(args: argparse.Namespace, out: TextIO) -> int:
+    emit(render_form(_pathway(args)), args.output, out)
+    return 0
+
+
+def _pathway_dirs(target: str | None) -> list[Path]:
+    """A pathway folder, or a folder of pathway folders (default: the bundled rules)."""
+    folder = Path(target) if target else rules_dir()
+    if (folder / "pathway.yaml").is_file():
+        return [folder]
+    found = sorted(p.parent for p in folder.glob("*/pathway.yaml"))
+    if not found:
+        raise PathwayError(f"{folder}: no pathway here (a pathway folder holds pathway.yaml)")
+    return found
+
+
+def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
+    failed = 0
+    for folder in _pathway_dirs(args.dir):
+        try:
+            p = load_pathway(folder)
+        except ProblemsError as exc:
+            failed += 1
+            for problem in exc.problems:
+                print(problem, file=out)
+            print(f"{folder}: {len(exc.problems)} problem(s)", file=out)
+            continue
+        print(f"{folder}: ok: {p.id} {p.version}, {len(p.fields)} fields, {len(p.items)} items, "
+              f"{len(p.cases)} example cases, rules sha256:{p.rules_sha256}", file=out)
+    return 3 if failed else 0
+
+
+def cmd_test(args: argparse.Namespace, out: TextIO) -> int:
+    from .backends import get_evaluator
+    from .examples import run_cases, uncovered
+
+    status = 0
+    engines = list(BACKENDS) if args.cross_check else [args.engine]
+    for folder in _pathway_dirs(args.dir):
+        p = load_pathway(folder)
+        for engine in engines:
+            results = run_cases(p, get_evaluator(engine, p))
+            failures = [r for r in results if not r.passed]
+            for r in failures:
+                print(f"FAIL {r.file}:{r.line}: {r.name} [{engine}]", file=out)
+                for line in r.diff_lines():
+                    print(f"    {line}", file=out)
+            print(f"{folder}: {len(results) - len(failures)} passed, {len(failures)} failed [{engine}]", file=out)
+            status = status or (1 if failures else 0)
+        gaps = uncovered(p)
+        for item_id, st in gaps:
+            print(f"{folder}: no example case shows {item_id} as {st}", file=out)
+        if gaps:
+            status = status or 1
+    return status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pathway",
+        description="An advisory checklist for intrathecal baclofen (ITB) referrals of children with cerebral palsy. "
+                    "A discussion aid for the MDT: never an eligibility decision, prescription or recommendation.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def rules_opt(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--rules", metavar="DIR", help="pathway folder (default: the bundled itb-cp pathway)")
+
+    def engine_opts(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--engine", choices=BACKENDS, default="python", help="evaluation backend (default: python)")
+        p.add_argument("--cross-check", action="store_true",
+                       help="evaluate with both backends and refuse to report if they disagree")
+
+    p = sub.add_parser("check", help="the checklist report for one referral (YAML or JSON)")
+    p.add_argument("referral", help="referral file (.yaml, .yml or .json); - reads standard input")
+    p.add_argument("-o", "--output", help="output file; its suffix (.html, .md, .json) picks the format")
+    p.add_argument("--format", choices=FORMATS, help="output format (default: from -o, else html)")
+    p.add_argument("--now", metavar="TIME", help="fixed report time, ISO 8601 (default: SOURCE_DATE_EPOCH or now)")
+    rules_opt(p)
+    engine_opts(p)
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("form", help="a blank referral to fill in, with allowed values and help as comments")
+    p.add_argument("-o", "--output", help="output file (default: standard output)")
+    rules_opt(p)
+    p.set_defaults(func=cmd_form)
+
+    p = sub.add_parser("validate", help="check pathway files; every problem as file:line:col: message")
+    p.add_argument("dir", nargs="?", help="a pathway folder or a folder of them (default: the bundled rules)")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("test", help="run a pathway's own example cases; a diff for each failure")
+    p.add_argument("dir", nargs="?", help="a pathway folder or a folder of them (default: the bundled rules)")
+    engine_opts(p)
+    p.set_defaults(func=cmd_test)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
+    """Run one command; bad input becomes a message and an exit code, never a traceback."""
+    out = stdout or sys.stdout
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args, out))
+    except ProblemsError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        what = "the pathway files are broken" if exc.exit_code == 3 else "nothing was produced"
+        print(f"pathway: {len(exc.problems)} problem(s); {what}.", file=sys.stderr)
+        return exc.exit_code
+    except PathwayError as exc:
+        print(f"pathway: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("pathway: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def main_entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Render a `Report` as HTML, Markdown or JSON. Markup lives only in templates/.
+
+HTML is autoescaped everywhere; Markdown escapes free text explicitly so that
+a `<script>` typed into the notes stays text in any Markdown viewer too.
+"""
+from __future__ import annotations
+
+import html
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from .definition import Pathway
+from .report import Report
+from .resources import templates_dir
+
+FORMATS = ("html", "md", "json")
+SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".json": "json"}
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|#!~])")
+
+
+def md_escape(text: object) -> str:
+    """Free text made inert in Markdown: punctuation backslash-escaped, then HTML escaped."""
+    return html.escape(_MD_SPECIAL.sub(r"\\\1", str(text)), quote=False)
+
+
+def md_line(text: object) -> str:
+    """Escaped, and folded onto one line so it cannot start a heading or list."""
+    return " ".join(md_escape(text).split())
+
+
+def percent(value: float) -> str:
+    return f"{round(value * 100)}%"
+
+
+@lru_cache(maxsize=4)
+def environment(folder: str | None = None) -> Environment:
+    """The one Jinja environment: autoescape on for HTML, strict about undefined names."""
+    env = Environment(
+        loader=FileSystemLoader(folder or str(templates_dir())),
+        autoescape=select_autoescape(enabled_extensions=("html", "htm", "xml", "svg"), default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["md"] = md_line
+    env.filters["percent"] = percent
+    return env
+
+
+def render(report: Report, fmt: str) -> str:
+    """The report in one format; the same report always gives the same text."""
+    if fmt == "json":
+        return report.to_json()
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}")
+    return environment().get_template(f"report.{fmt}").render(report=report)
+
+
+def format_for(path: str | Path, default: str = "html") -> str:
+    """The format an output file's suffix asks for."""
+    return SUFFIXES.get(Path(path).suffix.lower(), default)
+
+
+def render_form(pathway: Pathway) -> str:
+    """A blank referral to fill in: every field, its allowed values and help as YAML comments."""
+    from .conditions import describe
+
+    labels = {fid: fid for fid in pathway.fields}
+    return environment().get_template("form.yaml").render(pathway=pathway, describe=lambda c: describe(c, labels))

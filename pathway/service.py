@@ -1,0 +1,91 @@
+"""The one path from a referral to a report, shared by the CLI and the web app.
+
+Reading files is here (thin I/O around the pure engine); evaluation and
+report building are pure functions of the pathway, the answers and a clock.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .backends import get_evaluator
+from .definition import Pathway
+from .engine import Findings, cross_check, evaluate
+from .errors import InputError, PathwayError, Problem
+from .referral import Values, validate
+from .report import Report, build_report
+from .yamlsrc import Located, LoadFailure, load_text
+
+
+def now(env: Mapping[str, str] | None = None) -> dt.datetime:
+    """The report clock: `SOURCE_DATE_EPOCH` when set (reproducible builds), else the real time."""
+    env = os.environ if env is None else env
+    epoch = env.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        try:
+            return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc)
+        except (ValueError, OverflowError, OSError):
+            raise PathwayError(f"SOURCE_DATE_EPOCH must be a whole number of seconds, not {epoch!r}") from None
+    return dt.datetime.now(tz=dt.timezone.utc)
+
+
+def parse_time(text: str) -> dt.datetime:
+    """A fixed clock given on the command line (ISO 8601; UTC if no offset)."""
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise PathwayError(f"--now must be an ISO 8601 time such as 2026-12-03T09:00:00Z, not {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def read_document(path: str | Path) -> Located:
+    """Read one referral file (YAML or JSON) with positions; `-` is standard input."""
+    import sys
+
+    name = str(path)
+    try:
+        text = sys.stdin.read() if name == "-" else Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError([Problem(name, None, None, "file not found")]) from None
+    except IsADirectoryError:
+        raise InputError([Problem(name, None, None, "is a folder, not a referral file")]) from None
+    except UnicodeDecodeError:
+        raise InputError([Problem(name, None, None, "not UTF-8 text")]) from None
+    except OSError as exc:
+        raise InputError([Problem(name, None, None, f"cannot read: {exc.strerror}")]) from None
+    try:
+        return load_text(text, "<stdin>" if name == "-" else name)
+    except LoadFailure as exc:
+        raise InputError([exc.problem]) from None
+
+
+def referral_values(pathway: Pathway, doc: Located, data: Any = None, prefix: tuple[str | int, ...] = ()) -> Values:
+    """Validated answers of one referral, or `InputError` with every problem located."""
+    values, problems = validate(doc.data if data is None else data, tuple(pathway.fields.values()), doc, prefix)
+    if values is None:
+        raise InputError(problems)
+    return values
+
+
+def find(pathway: Pathway, values: Mapping[str, Any], engine: str = "python", cross: bool = False) -> Findings:
+    """Evaluate with the chosen backend, or with every backend when cross-checking."""
+    if cross:
+        evaluators = [get_evaluator("python", pathway), get_evaluator("durable", pathway)]
+        if engine != "python":
+            evaluators.reverse()
+        return cross_check(pathway, values, evaluators)
+    return evaluate(pathway, values, get_evaluator(engine, pathway))
+
+
+def check(
+    pathway: Pathway, values: Mapping[str, Any], *, at: dt.datetime, engine: str = "python", cross: bool = False,
+) -> Report:
+    """Answers in, report out."""
+    return build_report(pathway, find(pathway, values, engine, cross), at)
+
+
+def backends_for(engine: str, cross: bool) -> Sequence[str]:
+    return ("python", "durable") if cross else (engine,)
