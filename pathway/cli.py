@@ -115,6 +115,13 @@ def cmd_test(args: argparse.Namespace, out: TextIO) -> int:
     return status
 
 
+def cmd_schema(args: argparse.Namespace, out: TextIO) -> int:
+    from .report import report_schema
+
+    emit(report_schema(), args.output, out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pathway",
@@ -154,6 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", nargs="?", help="a pathway folder or a folder of them (default: the bundled rules)")
     engine_opts(p)
     p.set_defaults(func=cmd_test)
+
+    p = sub.add_parser("schema", help="the JSON Schema of the JSON report")
+    p.add_argument("-o", "--output", help="output file (default: standard output)")
+    p.set_defaults(func=cmd_schema)
     return parser
 
 

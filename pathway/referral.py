@@ -124,12 +124,12 @@ def _annotation(field: FormField) -> Any:
             AfterValidator(_canonical_multi(field)),
         ]
     if field.type == "number":
-        return Annotated[Optional[float], BeforeValidator(_number), Field(ge=field.min, le=field.max)]
+        return Annotated[Optional[Annotated[float, Field(ge=field.min, le=field.max)]], BeforeValidator(_number)]
     if field.type == "date":
         return Annotated[Optional[_dt.date], BeforeValidator(_date)]
     if field.required:
         return Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=field.max_length)]
-    return Annotated[Optional[str], BeforeValidator(_text), Field(max_length=field.max_length)]
+    return Annotated[Optional[Annotated[str, Field(max_length=field.max_length)]], BeforeValidator(_text)]
 
 
 @lru_cache(maxsize=16)
@@ -197,7 +197,7 @@ def _message(fields: Mapping[str, FormField], err: Mapping[str, Any]) -> tuple[s
         return f"field '{name}': {_show(value)} is not an allowed value; allowed: {allowed(field)}", name, False
     if kind in ("greater_than_equal", "less_than_equal"):
         return f"field '{name}': {_show(value)} is out of range; allowed: {allowed(field)}", name, False
-    if kind in ("string_too_short",) and field.required:
+    if field.required and (value is None or (isinstance(value, str) and not value.strip())):
         return f"missing required field '{name}' (it is empty)", name, False
     if kind == "string_too_long":
         return f"field '{name}' is too long; allowed: {allowed(field)}", name, False

@@ -118,6 +118,20 @@ class Report(_Out):
         return self.model_dump_json(indent=2, exclude_none=True) + "\n"
 
 
+def report_schema() -> str:
+    """The JSON Schema of the report contract, as published in pathway/schema/."""
+    import json
+
+    schema = Report.model_json_schema(mode="serialization")
+    schema.pop("title", None)
+    head = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://example.invalid/itb-pathway/report-1.schema.json",
+        "title": f"ITB pathway checklist report ({REPORT_FORMAT})",
+    }
+    return json.dumps({**head, **schema}, indent=2, ensure_ascii=False) + "\n"
+
+
 def display_value(field: FormField, value: Any) -> str:
     """How an answer is shown to a person (labels, units); unknown is 'not documented'."""
     if value is None:

@@ -1,0 +1,95 @@
+"""Every bad referral gets one clear, located message naming the field and what it may be."""
+from __future__ import annotations
+
+import pytest
+
+from pathway.definition import Pathway
+from pathway.referral import validate
+from pathway.yamlsrc import load_text
+
+
+def check(pathway: Pathway, text: str, name: str = "r.yaml") -> tuple[dict | None, list[str]]:  # type: ignore[type-arg]
+    doc = load_text(text, name)
+    values, problems = validate(doc.data, tuple(pathway.fields.values()), doc)
+    return values, [str(p) for p in problems]
+
+
+def test_yaml_bare_words_and_unknowns_normalise(pathway: Pathway) -> None:
+    values, problems = check(pathway, (
+        "referral_id: R-1\ndiagnosis_cp: yes\noral_tried: false\nlocal_tried: unknown\nphysiotherapy: null\n"
+        "orthotics: True\ngmfcs_level: ''\nfunctional_impact: []\nrisks_discussed: [withdrawal, infection, infection]\n"
+        "age_years: '9'\nreferral_date: 2026-10-01\n"
+    ))
+    assert problems == []
+    assert values is not None
+    assert values["diagnosis_cp"] == "yes"
+    assert values["oral_tried"] == "no"
+    assert values["orthotics"] == "yes"
+    assert values["local_tried"] is None and values["physiotherapy"] is None
+    assert values["gmfcs_level"] is None and values["functional_impact"] is None
+    assert values["risks_discussed"] == ("infection", "withdrawal")  # form order, no duplicates
+    assert values["age_years"] == 9.0
+    assert values["referral_date"] == "2026-10-01"
+    assert values["trial_status"] is None  # absent is unknown
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("referral_id: R-1\ndiagnosis: yes\n",
+         "r.yaml:2:1: unknown field 'diagnosis' (did you mean 'diagnosis_cp'?)"),
+        ("referral_id: R-1\nspasticity_severity: very severe\n",
+         "r.yaml:2:22: field 'spasticity_severity': 'very severe' is not an allowed value;"
+         " allowed: mild, moderate, severe (or unknown)"),
+        ("referral_id: R-1\nfunctional_impact: [movement, walking]\n",
+         "r.yaml:2:31: field 'functional_impact': 'walking' is not an allowed value; allowed: a list of movement,"
+         " daily_activities, quality_of_life, comfort_pain, ease_of_care, posture, none"),
+        ("referral_id: R-1\nfunctional_impact: [movement, none]\n",
+         "r.yaml:2:20: field 'functional_impact': 'none' cannot be combined with other values; allowed: a list of"
+         " movement, daily_activities, quality_of_life, comfort_pain, ease_of_care, posture, none"),
+        ("referral_id: R-1\nage_years: 30\n",
+         "r.yaml:2:12: field 'age_years': 30 is out of range; allowed: a number from 0 to 25 years"),
+        ("referral_id: R-1\nage_years: nine\n",
+         "r.yaml:2:12: field 'age_years': 'nine' is not a number; allowed: a number from 0 to 25 years"),
+        ("referral_id: R-1\nage_years: true\n",
+         "r.yaml:2:12: field 'age_years': True is not a number; allowed: a number from 0 to 25 years"),
+        ("referral_id: R-1\ndiagnosis_cp: maybe\n",
+         "r.yaml:2:15: field 'diagnosis_cp': 'maybe' is not a tri-state answer;"
+         " allowed: yes, no or unknown (true/false/null also accepted)"),
+        ("referral_id: R-1\ndiagnosis_cp: on\n",
+         "r.yaml:2:15: field 'diagnosis_cp': 'on' is not a tri-state answer;"
+         " allowed: yes, no or unknown (true/false/null also accepted)"),
+        ("diagnosis_cp: yes\n",
+         "r.yaml:1:1: missing required field 'referral_id' (A pseudonymous referral id, such as R-2026-014."
+         " Never a name or a hospital number.)"),
+        ("referral_id: ''\n", "r.yaml:1:14: missing required field 'referral_id' (it is empty)"),
+        ("referral_id: R-1\nreferral_date: 14/10/2026\n",
+         "r.yaml:2:16: field 'referral_date': '14/10/2026' is not an allowed value;"
+         " allowed: an ISO 8601 date, YYYY-MM-DD"),
+        ("- referral_id: R-1\n", "r.yaml:1:1: a referral must be a mapping of field id to value, not a list"),
+        ("", "r.yaml: a referral must be a mapping of field id to value, not empty"),
+    ],
+)
+def test_bad_values(pathway: Pathway, text: str, expected: str) -> None:
+    values, problems = check(pathway, text)
+    assert values is None
+    assert problems == [expected]
+
+
+def test_every_problem_is_reported_in_line_order(pathway: Pathway) -> None:
+    _, problems = check(pathway, "gmfcs_level: VI\nage_years: -1\nsmell: bad\n")
+    assert problems == [
+        "r.yaml:1:1: missing required field 'referral_id' (A pseudonymous referral id, such as R-2026-014."
+        " Never a name or a hospital number.)",
+        "r.yaml:1:14: field 'gmfcs_level': 'VI' is not an allowed value; allowed: I, II, III, IV, V (or unknown)",
+        "r.yaml:2:12: field 'age_years': -1 is out of range; allowed: a number from 0 to 25 years",
+        "r.yaml:3:1: unknown field 'smell'",
+    ]
+
+
+def test_json_referrals_are_located_too(pathway: Pathway) -> None:
+    _, problems = check(pathway, '{\n  "referral_id": "R-1",\n  "trial_status": "finished"\n}', "r.json")
+    assert problems == [
+        "r.json:3:19: field 'trial_status': 'finished' is not an allowed value;"
+        " allowed: not_planned, planned, done (or unknown)"
+    ]
