@@ -7,6 +7,7 @@ option); 3 broken pathway files; 4 a backend is not available here;
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -122,6 +123,11 @@ def cmd_schema(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+# Front ends that add their own sub-commands: each module has
+# `register(subparsers, rules_opt, engine_opts)` and sets `func(args, out) -> int`.
+COMMAND_MODULES: tuple[str, ...] = ("pathway.web.command", "pathway.mdt.command", "pathway.audit.command")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pathway",
@@ -165,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="the JSON Schema of the JSON report")
     p.add_argument("-o", "--output", help="output file (default: standard output)")
     p.set_defaults(func=cmd_schema)
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub, rules_opt, engine_opts)
     return parser
 
 

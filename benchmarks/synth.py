@@ -1,0 +1,119 @@
+"""A deterministic generator of varied synthetic referrals, for benchmarks and scale tests.
+
+Each referral draws every field from its allowed values or leaves it unknown,
+with rates that give a realistic spread of statuses. `invalid_rate` makes a
+share of records deliberately bad (an unknown value, an out-of-range age, a
+misspelt field) so that rejection accounting is exercised too. The same seed
+always gives the same referrals.
+
+    python benchmarks/synth.py N out.jsonl [--csv out.csv] [--invalid 0.03] [--seed 1]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pathway.definition import FormField, Pathway  # noqa: E402
+from pathway.loader import load_pathway  # noqa: E402
+from pathway.resources import default_pathway_dir  # noqa: E402
+
+UNKNOWN_RATE = 0.2
+
+
+def _answer(rng: random.Random, field: FormField) -> Any:
+    if field.type == "tristate":
+        return rng.choice(("yes", "yes", "no"))
+    if field.type == "choice":
+        return rng.choice(field.values)
+    if field.type == "multichoice":
+        exclusive = [o.value for o in field.options if o.exclusive]
+        plain = [o.value for o in field.options if not o.exclusive]
+        if exclusive and rng.random() < 0.1:
+            return [exclusive[0]]
+        return sorted(rng.sample(plain, rng.randint(1, len(plain))), key=field.values.index)
+    if field.type == "number":
+        low, high = field.min or 0, field.max or 100
+        return round(rng.uniform(low, min(high, 19)), 1)
+    if field.type == "date":
+        return f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    return None
+
+
+def _break(rng: random.Random, record: dict[str, Any]) -> None:
+    kind = rng.randrange(3)
+    if kind == 0:
+        record["spasticity_severity"] = "extreme"
+    elif kind == 1:
+        record["age_years"] = 99
+    else:
+        record["diagnosis"] = record.pop("diagnosis_cp", "yes")
+
+
+def referrals(n: int, seed: int = 1, invalid_rate: float = 0.0, pathway: Pathway | None = None) -> Iterator[dict[str, Any]]:
+    """`n` referrals as plain mappings (unknown answers left out)."""
+    pathway = pathway or load_pathway(default_pathway_dir())
+    rng = random.Random(seed)
+    fields = [f for f in pathway.fields.values() if f.id not in ("referral_id", "notes")]
+    for i in range(n):
+        record: dict[str, Any] = {"referral_id": f"S-{seed}-{i:07d}"}
+        for field in fields:
+            if rng.random() >= UNKNOWN_RATE:
+                value = _answer(rng, field)
+                if value is not None:
+                    record[field.id] = value
+        if rng.random() < 0.05:
+            record["notes"] = "Synthetic referral; <notes> & text."
+        if invalid_rate and rng.random() < invalid_rate:
+            _break(rng, record)
+        yield record
+
+
+def write_jsonl(path: Path, records: Iterator[dict[str, Any]]) -> int:
+    count = 0
+    with path.open("w", encoding="utf-8") as out:
+        for record in records:
+            out.write(json.dumps(record, separators=(",", ":")) + "\n")
+            count += 1
+    return count
+
+
+def write_csv(path: Path, records: Iterator[dict[str, Any]], pathway: Pathway | None = None) -> int:
+    """One column per field id (plus a column for the misspelt field); multi-choice as a|b."""
+    pathway = pathway or load_pathway(default_pathway_dir())
+    columns = list(pathway.fields) + ["diagnosis"]
+    count = 0
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        for record in records:
+            writer.writerow(["|".join(v) if isinstance(v := record.get(c, ""), list) else v for c in columns])
+            count += 1
+    return count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("n", type=int)
+    parser.add_argument("jsonl", type=Path)
+    parser.add_argument("--csv", type=Path)
+    parser.add_argument("--invalid", type=float, default=0.03)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    pathway = load_pathway(default_pathway_dir())
+    n = write_jsonl(args.jsonl, referrals(args.n, args.seed, args.invalid, pathway))
+    print(f"wrote {n} referrals to {args.jsonl}")
+    if args.csv:
+        write_csv(args.csv, referrals(args.n, args.seed, args.invalid, pathway), pathway)
+        print(f"wrote {n} referrals to {args.csv}")
+
+
+if __name__ == "__main__":
+    main()

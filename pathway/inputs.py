@@ -1,0 +1,182 @@
+"""Read many referrals, one record at a time, from files, folders, JSONL and CSV.
+
+Used by the MDT packet and by the row-at-a-time audit. Every record keeps its
+source (file, and line or row) so that a bad one can be reported precisely
+while the rest are still processed: nothing is dropped silently.
+
+CSV: one row per referral, one column per field id. A multi-choice field is
+either one column holding `a|b`, or REDCap-style checkbox columns
+`field___code` holding 0/1. REDCap's own bookkeeping columns (record_id,
+redcap_event_name, …, and `<instrument>_complete`) are recognised and ignored.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .definition import Pathway
+from .errors import Problem
+from .yamlsrc import Located, LoadFailure, load_json, load_text
+
+REFERRAL_SUFFIXES = (".yaml", ".yml", ".json")
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+CSV_SUFFIXES = (".csv",)
+ALL_SUFFIXES = REFERRAL_SUFFIXES + JSONL_SUFFIXES + CSV_SUFFIXES
+
+REDCAP_COLUMNS = frozenset({
+    "record_id", "redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance",
+    "redcap_data_access_group", "redcap_survey_identifier",
+})
+_REDCAP_COMPLETE = re.compile(r"^[a-z][a-z0-9_]*_complete$")
+CHECKBOX = re.compile(r"^(?P<field>[a-z][a-z0-9_]*)___(?P<code>[A-Za-z0-9_]+)$")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One referral as read, before validation; `problem` set when it could not be read at all."""
+
+    source: str
+    doc: Located
+    problem: Problem | None = None
+
+
+def expand(inputs: Iterable[str | Path]) -> Iterator[Path]:
+    """Files named, and the referral files inside folders named (recursively, sorted)."""
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in ALL_SUFFIXES
+                              and not any(part.startswith(".") for part in p.relative_to(path).parts))
+        else:
+            yield path
+
+
+def iter_records(inputs: Iterable[str | Path], pathway: Pathway) -> Iterator[Record]:
+    """Every record of every input, in order."""
+    for path in expand(inputs):
+        yield from read_file(path, pathway)
+
+
+def _failed(source: str, problem: Problem) -> Record:
+    return Record(source, Located(source, None), problem)
+
+
+def read_file(path: Path, pathway: Pathway) -> Iterator[Record]:
+    name = str(path)
+    suffix = path.suffix.lower()
+    if suffix not in ALL_SUFFIXES:
+        yield _failed(name, Problem(name, None, None,
+                                    f"not a referral file (expected one of: {', '.join(ALL_SUFFIXES)})"))
+        return
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        yield _failed(name, Problem(name, None, None, "file not found"))
+        return
+    except OSError as exc:
+        yield _failed(name, Problem(name, None, None, f"cannot read: {exc.strerror}"))
+        return
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        yield _failed(name, Problem(name, None, None, f"not UTF-8 text (byte {exc.start})"))
+        return
+    if suffix in JSONL_SUFFIXES:
+        yield from _jsonl(text, name)
+    elif suffix in CSV_SUFFIXES:
+        yield from _csv(text, name, pathway)
+    else:
+        try:
+            yield Record(name, load_text(text, name))
+        except LoadFailure as exc:
+            yield _failed(name, exc.problem)
+
+
+def _jsonl(text: str, name: str) -> Iterator[Record]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        source = f"{name}:{number}"
+        try:
+            doc = load_json(line, name)
+        except LoadFailure as exc:
+            p = exc.problem
+            yield _failed(source, Problem(name, number, p.col, p.message))
+            continue
+        yield Record(source, _shifted(doc, number - 1))
+
+
+def _shifted(doc: Located, lines: int) -> Located:
+    """Positions of a document that starts `lines` lines into its file."""
+    move = lambda table: {k: (line + lines, col) for k, (line, col) in table.items()}  # noqa: E731
+    return Located(doc.file, doc.data, move(doc.values), move(doc.keys))
+
+
+def csv_row(header: list[str], row: list[str], pathway: Pathway) -> tuple[dict[str, Any], dict[str, int]]:
+    """One CSV row as a referral mapping, and the column (1-based) each field came from."""
+    data: dict[str, Any] = {}
+    columns: dict[str, int] = {}
+    checked: dict[str, list[str]] = {}
+    for index, (column, cell) in enumerate(zip(header, row), start=1):
+        column = column.strip()
+        if column in REDCAP_COLUMNS or _REDCAP_COMPLETE.match(column) and column not in pathway.fields:
+            continue
+        box = CHECKBOX.match(column)
+        if box and box.group("field") in pathway.fields:
+            fid = box.group("field")
+            columns.setdefault(fid, index)
+            checked.setdefault(fid, [])
+            if cell.strip() == "1":
+                checked[fid].append(box.group("code"))
+            elif cell.strip() not in ("", "0"):
+                data[column] = cell  # reported as an unknown field with the bad cell
+            continue
+        value = cell.strip()
+        if value == "":
+            continue
+        field = pathway.fields.get(column)
+        if field is not None and field.type == "multichoice":
+            data[column] = [v.strip() for v in value.split("|") if v.strip()]
+        else:
+            data[column] = value
+        columns[column] = index
+    for fid, codes in checked.items():
+        if codes:
+            data[fid] = codes
+    return data, columns
+
+
+def _csv(text: str, name: str, pathway: Pathway) -> Iterator[Record]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as exc:
+        yield _failed(name, Problem(name, 1, None, f"not valid CSV: {exc}"))
+        return
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield _failed(f"{name}:{reader.line_num}", Problem(name, reader.line_num, None, f"not valid CSV: {exc}"))
+            continue
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        source = f"{name}:{line}"
+        if len(row) > len(header):
+            yield _failed(source, Problem(name, line, None,
+                                          f"row has {len(row)} cells but the header has {len(header)} columns"))
+            continue
+        data, columns = csv_row(header, row, pathway)
+        doc = Located(name, data, {(): (line, 1)} | {(f,): (line, c) for f, c in columns.items()},
+                      {(f,): (line, c) for f, c in columns.items()})
+        yield Record(source, doc)
