@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from functools import lru_cache
+from typing import Any, NamedTuple, Protocol
 
 from .conditions import TV, Condition
 from .definition import DiscussionPoint, Item, Pathway
@@ -25,7 +26,9 @@ class Plan:
     conditions: tuple[Condition, ...]
 
 
+@lru_cache(maxsize=16)
 def plan_of(pathway: Pathway) -> Plan:
+    """The pathway's plan (computed once per loaded pathway)."""
     names: list[str] = []
     conds: list[Condition] = []
     for item in pathway.items:
@@ -50,8 +53,9 @@ class Evaluator(Protocol):
         """Truth values of the plan's conditions, in plan order."""
 
 
-@dataclass(frozen=True)
-class ItemResult:
+class ItemResult(NamedTuple):
+    """One item's status and the discussion points that fired (a tuple: built per item per referral)."""
+
     item: Item
     status: str
     discussion: tuple[DiscussionPoint, ...]
@@ -86,24 +90,40 @@ def status_of(applies: TV, holds: TV) -> str:
     return "missing"
 
 
-def findings(pathway: Pathway, plan: Plan, values: Mapping[str, Any], truth: Sequence[TV]) -> Findings:
-    """Assemble statuses and discussion points from a plan's truth values."""
-    by_name = dict(zip(plan.names, truth))
-    results = []
-    for item in pathway.items:
-        applies = by_name[f"{item.id}#applies"] if item.applies_when is not None else True
-        status = status_of(applies, by_name[f"{item.id}#holds"])
-        points = tuple(
-            p for p in item.discussion
-            if (status in p.when_status if p.when is None else by_name[f"{p.id}#when"] is True)
+_Slot = tuple[Item, "int | None", int, tuple[tuple[DiscussionPoint, "int | None"], ...]]
+
+
+@lru_cache(maxsize=16)
+def _slots(pathway: Pathway) -> tuple[_Slot, ...]:
+    """Where each item's conditions sit in the plan, so assembling is index lookups only."""
+    index = {name: i for i, name in enumerate(plan_of(pathway).names)}
+    return tuple(
+        (
+            item,
+            index[f"{item.id}#applies"] if item.applies_when is not None else None,
+            index[f"{item.id}#holds"],
+            tuple((p, index[f"{p.id}#when"] if p.when is not None else None) for p in item.discussion),
         )
-        results.append(ItemResult(item, status, points))
+        for item in pathway.items
+    )
+
+
+def findings(pathway: Pathway, values: Mapping[str, Any], truth: Sequence[TV]) -> Findings:
+    """Assemble statuses and discussion points from a plan's truth values."""
+    results = []
+    for item, applies_at, holds_at, points in _slots(pathway):
+        status = status_of(True if applies_at is None else truth[applies_at], truth[holds_at])
+        fired = tuple(
+            p for p, when_at in points
+            if (status in p.when_status if when_at is None else truth[when_at] is True)
+        )
+        results.append(ItemResult(item, status, fired))
     return Findings(str(values.get("referral_id") or ""), values, tuple(results))
 
 
 def evaluate(pathway: Pathway, values: Mapping[str, Any], evaluator: Evaluator) -> Findings:
     """Evaluate one validated referral with one backend."""
-    return findings(pathway, plan_of(pathway), values, evaluator.truth(values))
+    return findings(pathway, values, evaluator.truth(values))
 
 
 def cross_check(pathway: Pathway, values: Mapping[str, Any], evaluators: Sequence[Evaluator]) -> Findings:

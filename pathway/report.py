@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any, Literal
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field, TypeAdapter
 
 from . import conditions as C
 from .definition import STATUSES, Citation, FormField, Pathway
@@ -27,44 +29,54 @@ STATUS_LABELS = {
 }
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_CONFIG = ConfigDict(extra="forbid")
 
 
-class PathwayInfo(_Out):
+def _out(cls: type[Any]) -> type[Any]:
+    """A report part: a frozen slotted dataclass (cheap to build), strict in its JSON Schema."""
+    cls.__pydantic_config__ = _CONFIG  # type: ignore[attr-defined]
+    return dataclass(frozen=True, slots=True)(cls)
+
+
+@_out
+class PathwayInfo:
     id: str
     title: str
     version: str
     checklist: str
-    rules_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    rules_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 
-class Summary(_Out):
+@_out
+class Summary:
     met: int
     not_met: int
     missing: int
     not_applicable: int
     total: int
-    applicable: int = Field(description="items not not_applicable")
-    documented: int = Field(description="applicable items that are not missing")
-    completeness: float = Field(ge=0, le=1, description="documented / applicable (1 when nothing applies)")
+    applicable: Annotated[int, Field(description="items not not_applicable")]
+    documented: Annotated[int, Field(description="applicable items that are not missing")]
+    completeness: Annotated[float, Field(ge=0, le=1, description="documented / applicable (1 when nothing applies)")]
 
 
-class CitationOut(_Out):
+@_out
+class CitationOut:
     source: str
     title: str
     quote: str | None = None
     reference: str | None = None
 
 
-class Answer(_Out):
+@_out
+class Answer:
     field: str
     label: str
-    value: str = Field(description="the answer as shown, or 'not documented'")
+    value: Annotated[str, Field(description="the answer as shown, or 'not documented'")]
     documented: bool
 
 
-class ItemOut(_Out):
+@_out
+class ItemOut:
     id: str
     section: str
     section_title: str
@@ -78,26 +90,30 @@ class ItemOut(_Out):
     citations: list[CitationOut]
 
 
-class SectionOut(_Out):
+@_out
+class SectionOut:
     id: str
     title: str
-    items: list[str] = Field(description="item ids in this section, in order")
+    items: Annotated[list[str], Field(description="item ids in this section, in order")]
 
 
-class DiscussionOut(_Out):
+@_out
+class DiscussionOut:
     item: str
     id: str
     text: str
 
 
-class EvidenceOut(_Out):
+@_out
+class EvidenceOut:
     source: str
     title: str
     quote: str
 
 
-class Report(_Out):
-    format: Literal["itb-pathway-report/1"] = REPORT_FORMAT
+@_out
+class Report:
+    format: Literal["itb-pathway-report/1"]
     pathway: PathwayInfo
     referral_id: str
     generated_at: str
@@ -105,7 +121,7 @@ class Report(_Out):
     summary: Summary
     sections: list[SectionOut]
     items: list[ItemOut]
-    discussion: list[DiscussionOut] = Field(description="every item's discussion points, gathered for the MDT")
+    discussion: Annotated[list[DiscussionOut], Field(description="every item's discussion points, gathered for the MDT")]
     evidence_introduction: str
     evidence: list[EvidenceOut]
     notes: str | None = None
@@ -115,14 +131,17 @@ class Report(_Out):
 
     def to_json(self) -> str:
         """The report contract, byte-stable: fixed key order, UTF-8, newline-terminated."""
-        return self.model_dump_json(indent=2, exclude_none=True) + "\n"
+        return REPORT_ADAPTER.dump_json(self, indent=2, exclude_none=True).decode("utf-8") + "\n"
+
+
+REPORT_ADAPTER: TypeAdapter[Report] = TypeAdapter(Report)
 
 
 def report_schema() -> str:
     """The JSON Schema of the report contract, as published in pathway/schema/."""
     import json
 
-    schema = Report.model_json_schema(mode="serialization")
+    schema = REPORT_ADAPTER.json_schema(mode="serialization")
     schema.pop("title", None)
     head = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -145,16 +164,42 @@ def display_value(field: FormField, value: Any) -> str:
     return str(value)
 
 
-def _answers(pathway: Pathway, result: ItemResult, values: Mapping[str, Any]) -> list[Answer]:
-    names: list[str] = []
-    for cond in (result.item.applies_when, result.item.holds):
-        if cond is not None:
-            names.extend(n for n in C.fields_of(cond) if n not in names)
+@dataclass(frozen=True)
+class _ItemLayout:
+    """What a report needs of an item that does not depend on the referral."""
+
+    fields: tuple[FormField, ...]
+    section_title: str
+    citations: tuple[CitationOut, ...]
+    point_citations: dict[str, tuple[CitationOut, ...]]
+
+
+@lru_cache(maxsize=16)
+def _layout(pathway: Pathway) -> dict[str, _ItemLayout]:
+    titles = {s.id: s.title for s in pathway.sections}
+    out = {}
+    for item in pathway.items:
+        names: list[str] = []
+        for cond in (item.applies_when, item.holds):
+            if cond is not None:
+                names.extend(n for n in C.fields_of(cond) if n not in names)
+        out[item.id] = _ItemLayout(
+            fields=tuple(pathway.fields[n] for n in names),
+            section_title=titles[item.section],
+            citations=tuple(_citation(c) for c in item.citations),
+            point_citations={
+                d.id: tuple(_citation(c) for c in d.citations if c not in item.citations) for d in item.discussion
+            },
+        )
+    return out
+
+
+def _answers(layout: _ItemLayout, values: Mapping[str, Any]) -> list[Answer]:
     out = []
-    for name in names:
-        field = pathway.fields[name]
-        value = values.get(name)
-        out.append(Answer(field=name, label=field.label, value=display_value(field, value), documented=value is not None))
+    for field in layout.fields:
+        value = values.get(field.id)
+        out.append(Answer(field=field.id, label=field.label, value=display_value(field, value),
+                                          documented=value is not None))
     return out
 
 
@@ -183,29 +228,38 @@ def format_time(moment: dt.datetime) -> str:
 
 
 def build_report(pathway: Pathway, findings: Findings, generated_at: dt.datetime) -> Report:
-    """The report for one referral's findings. Pure: the clock is passed in."""
+    """The report for one referral's findings. Pure: the clock is passed in.
+
+    Parts are plain dataclasses (no re-validation of what the core made
+    itself: this is the hot path of audits and the web API); the tests validate
+    whole reports against the published JSON Schema.
+    """
     counts = {s: 0 for s in STATUSES}
     items = []
     gathered = []
-    section_titles = {s.id: s.title for s in pathway.sections}
+    layouts = _layout(pathway)
     for result in findings.results:
         counts[result.status] += 1
-        answers = _answers(pathway, result, findings.values)
+        layout = layouts[result.item.id]
+        answers = _answers(layout, findings.values)
+        citations = list(layout.citations)
+        for d in result.discussion:
+            citations.extend(layout.point_citations[d.id])
         items.append(ItemOut(
             id=result.item.id,
             section=result.item.section,
-            section_title=section_titles[result.item.section],
+            section_title=layout.section_title,
             title=result.item.title,
-            status=result.status,  # type: ignore[arg-type]
+            status=result.status,
             status_label=STATUS_LABELS[result.status],
             explanation=_explanation(pathway, result, answers),
             answers=answers,
             discussion=[d.text for d in result.discussion],
             discussion_ids=[d.id for d in result.discussion],
-            citations=[_citation(c) for c in result.item.citations]
-            + [_citation(c) for d in result.discussion for c in d.citations if c not in result.item.citations],
+            citations=citations,
         ))
-        gathered.extend(DiscussionOut(item=result.item.id, id=d.id, text=d.text) for d in result.discussion)
+        gathered.extend(DiscussionOut(item=result.item.id, id=d.id, text=d.text)
+                        for d in result.discussion)
     total = len(findings.results)
     applicable = total - counts["not_applicable"]
     documented = applicable - counts["missing"]
@@ -215,18 +269,34 @@ def build_report(pathway: Pathway, findings: Findings, generated_at: dt.datetime
     )
     notes = findings.values.get("notes")
     return Report(
-        pathway=PathwayInfo(id=pathway.id, title=pathway.title, version=pathway.version,
-                            checklist=pathway.checklist, rules_sha256=pathway.rules_sha256),
+        format=REPORT_FORMAT,
+        pathway=_pathway_info(pathway),
         referral_id=findings.referral_id,
         generated_at=format_time(generated_at),
         disclaimer=pathway.disclaimer,
         summary=summary,
-        sections=[SectionOut(id=s.id, title=s.title, items=[i.id for i in pathway.items if i.section == s.id])
-                  for s in pathway.sections],
+        sections=_sections(pathway),
         items=items,
         discussion=gathered,
         evidence_introduction=pathway.evidence_introduction,
-        evidence=[EvidenceOut(source=pathway.evidence_source.source, title=pathway.evidence_source.title, quote=q)
-                  for q in pathway.evidence],
+        evidence=_evidence(pathway),
         notes=str(notes) if notes else None,
     )
+
+
+@lru_cache(maxsize=16)
+def _pathway_info(pathway: Pathway) -> PathwayInfo:
+    return PathwayInfo(id=pathway.id, title=pathway.title, version=pathway.version,
+                       checklist=pathway.checklist, rules_sha256=pathway.rules_sha256)
+
+
+@lru_cache(maxsize=16)
+def _sections(pathway: Pathway) -> list[SectionOut]:
+    return [SectionOut(id=s.id, title=s.title, items=[i.id for i in pathway.items if i.section == s.id])
+            for s in pathway.sections]
+
+
+@lru_cache(maxsize=16)
+def _evidence(pathway: Pathway) -> list[EvidenceOut]:
+    return [EvidenceOut(source=pathway.evidence_source.source, title=pathway.evidence_source.title, quote=q)
+            for q in pathway.evidence]

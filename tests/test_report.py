@@ -13,7 +13,7 @@ from pathway.backends import get_evaluator
 from pathway.definition import Pathway
 from pathway.engine import evaluate
 from pathway.render import render
-from pathway.report import Report, build_report, report_schema
+from pathway.report import REPORT_ADAPTER, Report, build_report, report_schema
 from pathway.resources import schema_path
 from pathway.service import check, read_document, referral_values
 
@@ -141,3 +141,11 @@ def test_generated_at_is_the_clock_given(pathway: Pathway) -> None:
 def test_schema_file_is_in_the_package() -> None:
     assert schema_path().parent.name == "schema" and schema_path().parent.parent.name == "pathway"
     assert Path(schema_path()).is_file()
+
+
+def test_reports_built_without_revalidation_are_valid_models(pathway: Pathway) -> None:
+    for case in pathway.cases:
+        values = referral_values(pathway, read_document(EXAMPLE), case.referral)
+        report = check(pathway, values, at=AT)
+        assert REPORT_ADAPTER.validate_python(REPORT_ADAPTER.dump_python(report)) == report
+        jsonschema.validate(json.loads(report.to_json()), json.loads(schema_path().read_text(encoding="utf-8")))
