@@ -38,7 +38,7 @@ def emit(text: str, output: str | None, stdout: TextIO) -> None:
     if output in (None, "-"):
         stdout.write(text)
     else:
-        _atomic_write(Path(output), text)  # type: ignore[arg-type]
+        _atomic_write(Path(output), text)
 
 
 def _pathway(args: argparse.Namespace) -> Pathway:

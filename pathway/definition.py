@@ -7,6 +7,7 @@ the form. `Pathway` is the checked, compiled result: everything downstream
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -220,7 +221,7 @@ class Item:
     title: str
     holds: Condition
     applies_when: Condition | None
-    explain: dict[str, str]
+    explain: Mapping[str, str]
     citations: tuple[Citation, ...]
     discussion: tuple[DiscussionPoint, ...]
     source: str | None = None
@@ -270,7 +271,7 @@ class Pathway:
     evidence_source: Citation
     evidence_introduction: str
     evidence: tuple[str, ...]
-    explanations: dict[str, str]
+    explanations: Mapping[str, str]
     seeds: tuple[Seed, ...]
     sources: tuple[SourceSpec, ...]
     cases: tuple[Case, ...] = ()

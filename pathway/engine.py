@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any, NamedTuple, Protocol
 
 from .conditions import TV, Condition
-from .definition import DiscussionPoint, Item, Pathway
+from .definition import DiscussionPoint, Item, Pathway, Status
 from .errors import CrossCheckMismatch
 
 
@@ -57,7 +57,7 @@ class ItemResult(NamedTuple):
     """One item's status and the discussion points that fired (a tuple: built per item per referral)."""
 
     item: Item
-    status: str
+    status: Status
     discussion: tuple[DiscussionPoint, ...]
 
 
@@ -76,7 +76,7 @@ class Findings:
         return [d.id for r in self.results for d in r.discussion]
 
 
-def status_of(applies: TV, holds: TV) -> str:
+def status_of(applies: TV, holds: TV) -> Status:
     """Checklist-v1's mapping: documented-false applicability → not_applicable;
     unknown applicability or unknown holding → missing."""
     if applies is False:

@@ -21,7 +21,7 @@ from typing import Any
 
 from .definition import Pathway
 from .errors import Problem
-from .yamlsrc import Located, LoadFailure, load_json, load_text
+from .yamlsrc import Located, LoadFailure, Path_, load_json, load_text
 
 REFERRAL_SUFFIXES = (".yaml", ".yml", ".json")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -113,7 +113,9 @@ def _jsonl(text: str, name: str) -> Iterator[Record]:
 
 def _shifted(doc: Located, lines: int) -> Located:
     """Positions of a document that starts `lines` lines into its file."""
-    move = lambda table: {k: (line + lines, col) for k, (line, col) in table.items()}  # noqa: E731
+    def move(table: dict[Path_, tuple[int, int]]) -> dict[Path_, tuple[int, int]]:
+        return {k: (line + lines, col) for k, (line, col) in table.items()}
+
     return Located(doc.file, doc.data, move(doc.values), move(doc.keys))
 
 

@@ -116,10 +116,10 @@ def _annotation(field: FormField) -> Any:
     if field.type == "tristate":
         return Annotated[Optional[Literal["yes", "no"]], BeforeValidator(_tristate)]
     if field.type == "choice":
-        return Annotated[Optional[Literal[field.values]], BeforeValidator(_choice)]  # type: ignore[valid-type]
+        return Annotated[Optional[Literal[field.values]], BeforeValidator(_choice)]
     if field.type == "multichoice":
         return Annotated[
-            Optional[list[Literal[field.values]]],  # type: ignore[valid-type]
+            Optional[list[Literal[field.values]]],  # type: ignore[name-defined]
             BeforeValidator(_multi),
             AfterValidator(_canonical_multi(field)),
         ]
@@ -139,7 +139,7 @@ def referral_model(fields: tuple[FormField, ...]) -> type[BaseModel]:
     for f in fields:
         default = ... if f.required else None
         definitions[f.id] = (_annotation(f), Field(default, title=f.label, description=f.help))
-    return create_model(  # type: ignore[no-any-return, call-overload]
+    return create_model(
         "Referral",
         __config__=ConfigDict(extra="forbid", frozen=True),
         **definitions,

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import ConfigDict, Field, TypeAdapter
 
@@ -19,7 +19,7 @@ from . import conditions as C
 from .definition import STATUSES, Citation, FormField, Pathway
 from .engine import Findings, ItemResult
 
-REPORT_FORMAT = "itb-pathway-report/1"
+REPORT_FORMAT: Final = "itb-pathway-report/1"
 
 STATUS_LABELS = {
     "met": "Met",
@@ -29,17 +29,15 @@ STATUS_LABELS = {
 }
 
 
+# Report parts are frozen slotted dataclasses (cheap to build on the hot path);
+# `__pydantic_config__` keeps their JSON Schema strict (no extra keys).
 _CONFIG = ConfigDict(extra="forbid")
 
 
-def _out(cls: type[Any]) -> type[Any]:
-    """A report part: a frozen slotted dataclass (cheap to build), strict in its JSON Schema."""
-    cls.__pydantic_config__ = _CONFIG  # type: ignore[attr-defined]
-    return dataclass(frozen=True, slots=True)(cls)
-
-
-@_out
+@dataclass(frozen=True, slots=True)
 class PathwayInfo:
+    __pydantic_config__ = _CONFIG
+
     id: str
     title: str
     version: str
@@ -47,8 +45,10 @@ class PathwayInfo:
     rules_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 
 
-@_out
+@dataclass(frozen=True, slots=True)
 class Summary:
+    __pydantic_config__ = _CONFIG
+
     met: int
     not_met: int
     missing: int
@@ -59,24 +59,30 @@ class Summary:
     completeness: Annotated[float, Field(ge=0, le=1, description="documented / applicable (1 when nothing applies)")]
 
 
-@_out
+@dataclass(frozen=True, slots=True)
 class CitationOut:
+    __pydantic_config__ = _CONFIG
+
     source: str
     title: str
     quote: str | None = None
     reference: str | None = None
 
 
-@_out
+@dataclass(frozen=True, slots=True)
 class Answer:
+    __pydantic_config__ = _CONFIG
+
     field: str
     label: str
     value: Annotated[str, Field(description="the answer as shown, or 'not documented'")]
     documented: bool
 
 
-@_out
+@dataclass(frozen=True, slots=True)
 class ItemOut:
+    __pydantic_config__ = _CONFIG
+
     id: str
     section: str
     section_title: str
@@ -90,29 +96,37 @@ class ItemOut:
     citations: list[CitationOut]
 
 
-@_out
+@dataclass(frozen=True, slots=True)
 class SectionOut:
+    __pydantic_config__ = _CONFIG
+
     id: str
     title: str
     items: Annotated[list[str], Field(description="item ids in this section, in order")]
 
 
-@_out
+@dataclass(frozen=True, slots=True)
 class DiscussionOut:
+    __pydantic_config__ = _CONFIG
+
     item: str
     id: str
     text: str
 
 
-@_out
+@dataclass(frozen=True, slots=True)
 class EvidenceOut:
+    __pydantic_config__ = _CONFIG
+
     source: str
     title: str
     quote: str
 
 
-@_out
+@dataclass(frozen=True, slots=True)
 class Report:
+    __pydantic_config__ = _CONFIG
+
     format: Literal["itb-pathway-report/1"]
     pathway: PathwayInfo
     referral_id: str
@@ -236,7 +250,7 @@ def build_report(pathway: Pathway, findings: Findings, generated_at: dt.datetime
     """
     counts = {s: 0 for s in STATUSES}
     items = []
-    gathered = []
+    gathered: list[DiscussionOut] = []
     layouts = _layout(pathway)
     for result in findings.results:
         counts[result.status] += 1

@@ -41,14 +41,15 @@ class _SafeLoader(yaml.SafeLoader):
         for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
 
-    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+    def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]
             raise _Refused("YAML aliases (*name) are not allowed in pathway or referral files", event.start_mark)
         if self.check_event(yaml.MappingStartEvent, yaml.SequenceStartEvent):
             self._depth = getattr(self, "_depth", 0) + 1
             if self._depth > MAX_DEPTH:
-                raise _Refused(f"nesting deeper than {MAX_DEPTH} levels", self.peek_event().start_mark)
+                raise _Refused(f"nesting deeper than {MAX_DEPTH} levels",
+                              self.peek_event().start_mark)  # type: ignore[no-untyped-call]
             try:
                 return super().compose_node(parent, index)
             finally:
