@@ -158,6 +158,7 @@ class _Loader:
             explanations=MappingProxyType({str(k): v for k, v in spec.explanations.items()}),
             seeds=tuple(seeds.values()),
             sources=tuple(spec.sources),
+            canonical=spec.canonical,
         )
         cases = self.examples(pathway)
         if self.problems:
@@ -413,6 +414,11 @@ def _pydantic_problem(doc: Located, cls: type[BaseModel], prefix: Path_, err: An
     if kind == "missing":
         return doc.at(path[:-1], f"missing required key '{loc[-1]}'")
     where = ".".join(str(p) for p in loc)
+    if kind in ("model_type", "dict_type", "model_attributes_type", "dataclass_type"):
+        found = type(err.get("input")).__name__
+        shown = {"list": "a list", "str": "text", "NoneType": "nothing", "int": "a number", "float": "a number",
+                 "bool": "true/false"}.get(found, found)
+        return doc.at(path, (f"'{where}': " if where else "") + f"expected a mapping of keys to values, not {shown}")
     msg = err["msg"]
     if kind == "literal_error":
         msg = "must be " + msg.removeprefix("Input should be ")

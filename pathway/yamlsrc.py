@@ -85,8 +85,13 @@ class Located:
         return Problem(self.file, pos[0] if pos else None, pos[1] if pos else None, message, field)
 
 
+_PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
+
+
 def _walk(node: yaml.Node, path: Path_, doc: Located, constructor: _SafeLoader) -> Any:
     doc.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
+        raise _Refused(f"YAML tags such as '{node.tag}' are not allowed", node.start_mark)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
@@ -109,7 +114,10 @@ def load_yaml(text: str, file: str) -> Located:
     """Parse one YAML document; raise `LoadFailure` with a located problem on any error."""
     if len(text) > MAX_BYTES:
         raise LoadFailure(Problem(file, None, None, f"file is larger than {MAX_BYTES:,} bytes"))
-    loader = _SafeLoader(text)
+    try:
+        loader = _SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        raise LoadFailure(_reader_problem(file, text, exc)) from None
     try:
         node = loader.get_single_node()
         doc = Located(file, None)
@@ -118,6 +126,8 @@ def load_yaml(text: str, file: str) -> Located:
         return doc
     except _Refused as exc:
         raise LoadFailure(_problem(file, exc.message, exc.mark)) from None
+    except yaml.reader.ReaderError as exc:
+        raise LoadFailure(_reader_problem(file, text, exc)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         what = " ".join(s for s in (exc.context, exc.problem) if s)
@@ -151,6 +161,14 @@ def load_json(text: str, file: str) -> Located:
 def load_text(text: str, file: str) -> Located:
     """Choose the reader from the file name: `.json` is JSON, anything else YAML."""
     return load_json(text, file) if file.lower().endswith(".json") else load_yaml(text, file)
+
+
+def _reader_problem(file: str, text: str, exc: yaml.reader.ReaderError) -> Problem:
+    """A character YAML does not allow (e.g. NUL), located by counting lines."""
+    before = text[: exc.position]
+    line = before.count("\n") + 1
+    col = exc.position - (before.rfind("\n") + 1) + 1
+    return Problem(file, line, col, f"not valid YAML: character U+{exc.character:04X} is not allowed")
 
 
 def _problem(file: str, message: str, mark: yaml.Mark | None) -> Problem:

@@ -51,3 +51,9 @@ def test_json_errors_name_line_and_column() -> None:
     doc = load_json('{"a": 1,\n "b": "x"}', "r.json")
     assert doc.data == {"a": 1, "b": "x"}
     assert doc.values[("b",)] == (2, 7)
+
+
+def test_control_characters_are_located() -> None:
+    with pytest.raises(LoadFailure) as info:
+        load_yaml("a: 1\nb: x\x00y\n", "f.yaml")
+    assert str(info.value) == "f.yaml:2:5: not valid YAML: character U+0000 is not allowed"
