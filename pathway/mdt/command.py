@@ -1,8 +1,107 @@
-"""Registers the `pathway mdt` sub-command(s) with the CLI."""
+"""`pathway mdt`: one packet for an MDT meeting, PDF or HTML, from files, folders and JSONL.
+
+Thin: parses options, calls `make_packet`, renders, writes atomically. Exit 0
+when the packet was written, even if some referrals are not included (the
+cover lists them, stderr names every problem); 2 when the options are bad, the
+inputs hold no referral file at all (nothing is written), or no referral could
+be included (the packet is written, listing what was not included).
+"""
 from __future__ import annotations
 
-from typing import Any
+import argparse
+import datetime as dt
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..errors import PathwayError
+from ..loader import load_pathway
+from ..resources import default_pathway_dir
+from ..service import now, parse_time
+from .gather import make_packet
+from .packet import DEFAULT_TITLE, Packet
+from .pdf import html_to_pdf
+from .render import render_html
+
+SUFFIXES = {".pdf": "pdf", ".html": "html", ".htm": "html"}
+
+
+def meeting_date(text: str) -> dt.date:
+    """--meeting-date: an ISO calendar date, checked before any referral is read."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a date as YYYY-MM-DD, such as 2026-12-03, not {text!r}") from None
+
+
+def output_path(text: str) -> Path:
+    """-o: the packet file; its suffix picks PDF or HTML."""
+    path = Path(text)
+    if path.suffix.lower() not in SUFFIXES:
+        raise argparse.ArgumentTypeError(f"must name a .pdf or .html file, not {text!r}")
+    return path
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write beside the target and rename, so an interrupted run leaves no half packet."""
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise PathwayError(f"{path}: cannot write: {exc.strerror}") from None
+
+
+def _warn_duplicates(packet: Packet) -> None:
+    counts = Counter(c.report.referral_id for c in packet.children)
+    for rid in packet.duplicate_ids:
+        sources = ", ".join(c.source for c in packet.children if c.report.referral_id == rid)
+        print(f"pathway mdt: referral id {rid} appears {counts[rid]} times ({sources}): each has its own section, "
+              "flagged on the cover; check each against its file", file=sys.stderr)
+
+
+def cmd_mdt(args: argparse.Namespace, out: TextIO) -> int:
+    pathway = load_pathway(args.rules or default_pathway_dir())
+    at = parse_time(args.now) if args.now else now()
+    packet, gathered = make_packet(args.referrals, pathway, at=at, title=args.title, meeting_date=args.meeting_date,
+                                   engine=args.engine, cross=args.cross_check)
+    for record in gathered.not_included:
+        for problem in record.problems:
+            print(problem, file=sys.stderr)
+    _warn_duplicates(packet)
+    fmt = SUFFIXES[args.output.suffix.lower()]
+    if fmt == "pdf":
+        printed = html_to_pdf(render_html(packet, pdf=True))
+        data, what = printed.data, f"pdf, {printed.pages} page{'s' if printed.pages != 1 else ''}"
+    else:
+        data, what = render_html(packet).encode("utf-8"), "html"
+    write_atomic(args.output, data)
+    included, missing = len(packet.children), len(packet.not_included)
+    print(f"wrote {args.output} ({what}): {included} referral{'s' if included != 1 else ''} included, "
+          f"{missing} not included" + (" (listed on the cover)" if missing else ""), file=sys.stderr)
+    if not packet.children:
+        print("pathway mdt: no referral could be included; the packet lists why", file=sys.stderr)
+        return 2
+    return 0
 
 
 def register(sub: Any, rules_opt: Any, engine_opts: Any) -> None:
-    """Filled in by the mdt front end."""
+    """Add `pathway mdt` to the CLI."""
+    p = sub.add_parser(
+        "mdt", help="one packet for an MDT meeting (PDF or HTML): a cover, a section per referral, the evidence once",
+        description="Make one packet for an MDT meeting: a cover listing every referral (least completely "
+                    "documented first) and any that could not be read, then one section per referral, then the "
+                    "evidence summary. A discussion aid: never an eligibility decision or a recommendation.",
+    )
+    p.add_argument("referrals", nargs="+", metavar="REFERRALS",
+                   help="referral files (.yaml, .yml, .json), folders of them, or JSONL files (one referral a line)")
+    p.add_argument("-o", "--output", required=True, type=output_path, metavar="FILE",
+                   help="the packet: packet.pdf or packet.html (the suffix picks the format)")
+    p.add_argument("--meeting-date", type=meeting_date, metavar="YYYY-MM-DD", help="the meeting's date, on the cover")
+    p.add_argument("--title", default=DEFAULT_TITLE, help=f"the meeting's title (default: {DEFAULT_TITLE!r})")
+    p.add_argument("--now", metavar="TIME", help="fixed generation time, ISO 8601 (default: SOURCE_DATE_EPOCH or now)")
+    rules_opt(p)
+    engine_opts(p)
+    p.set_defaults(func=cmd_mdt)

@@ -1,0 +1,73 @@
+"""Read the referrals for a meeting and check each one: the I/O around `build_packet`.
+
+A referral that cannot be read or is not valid is kept as `NotIncluded` with
+every problem, so the cover can say what is missing from the packet; it never
+stops the others. A cross-check disagreement or an unavailable backend does
+stop the packet: they put every report in doubt, not just one.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..definition import Pathway
+from ..errors import InputError, Problem
+from ..inputs import ALL_SUFFIXES, Record, iter_records
+from ..service import check, referral_values
+from .packet import DEFAULT_TITLE, Included, NotIncluded, Packet, build_packet
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """The referrals of one meeting, in input order."""
+
+    included: tuple[Included, ...]
+    not_included: tuple[NotIncluded, ...]
+
+    @property
+    def records(self) -> int:
+        return len(self.included) + len(self.not_included)
+
+
+def _referral_id(record: Record) -> str | None:
+    """The id a broken record claims, so the cover can name the child it concerns."""
+    data = record.doc.data
+    value = data.get("referral_id") if isinstance(data, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    return str(value).strip() or None
+
+
+def gather(
+    inputs: Iterable[str | Path], pathway: Pathway, *, at: dt.datetime, engine: str = "python", cross: bool = False,
+) -> Gathered:
+    """Every referral of `inputs` (files, folders, JSONL) checked, or set aside with its problems."""
+    included: list[Included] = []
+    not_included: list[NotIncluded] = []
+    for record in iter_records(inputs, pathway):
+        if record.problem is not None:
+            not_included.append(NotIncluded(record.source, (record.problem,)))
+            continue
+        try:
+            values = referral_values(pathway, record.doc)
+        except InputError as exc:
+            not_included.append(NotIncluded(record.source, tuple(exc.problems), _referral_id(record)))
+            continue
+        included.append(Included(record.source, check(pathway, values, at=at, engine=engine, cross=cross)))
+    return Gathered(tuple(included), tuple(not_included))
+
+
+def make_packet(
+    inputs: Sequence[str | Path], pathway: Pathway, *, at: dt.datetime, title: str = DEFAULT_TITLE,
+    meeting_date: dt.date | None = None, engine: str = "python", cross: bool = False,
+) -> tuple[Packet, Gathered]:
+    """The packet for a meeting from its inputs; `InputError` only when the inputs hold no referral at all."""
+    gathered = gather(inputs, pathway, at=at, engine=engine, cross=cross)
+    if not gathered.records:
+        raise InputError([Problem(str(i), None, None, f"no referral files here (looked for {', '.join(ALL_SUFFIXES)})")
+                          for i in inputs])
+    packet = build_packet(pathway, gathered.included, gathered.not_included, generated_at=at, title=title,
+                          meeting_date=meeting_date)
+    return packet, gathered

@@ -1,0 +1,162 @@
+"""The MDT packet: one typed context for a meeting, built from per-referral reports.
+
+Pure: no files, no clock, no rendering. The caller reads and checks the
+referrals (see `gather.py`) and passes the reports, the records that could not
+be read, and the time; the templates render what this module builds. Like the
+single report, the packet carries no verdict: per-referral counts of what is
+documented, sorted so the least documented referrals are discussed first.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..definition import Pathway
+from ..errors import Problem
+from ..report import EvidenceOut, PathwayInfo, Report, format_time
+
+DEFAULT_TITLE = "ITB referrals: MDT meeting"
+
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+
+
+@dataclass(frozen=True)
+class Included:
+    """A referral read from `source`: what it said, as `check` reported it."""
+
+    source: str
+    report: Report
+
+
+@dataclass(frozen=True)
+class NotIncluded:
+    """A referral record that could not be read or checked, and every problem with it (in file order)."""
+
+    source: str
+    problems: tuple[Problem, ...]
+    referral_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Child:
+    """One referral's row on the cover and its section, in cover order."""
+
+    number: int
+    """1-based place in the packet; also the anchor of the section (`child-N`)."""
+    position: int
+    """1-based place in the input order, so two referrals with the same id stay traceable."""
+    source: str
+    report: Report
+    duplicate: bool
+    """Another referral in this packet has the same referral id."""
+
+    @property
+    def anchor(self) -> str:
+        return f"child-{self.number}"
+
+    @property
+    def discussion_count(self) -> int:
+        return len(self.report.discussion)
+
+
+@dataclass(frozen=True)
+class Unread:
+    """A cover row for a referral that is not in the packet, with the reason."""
+
+    source: str
+    where: str
+    """Where the first problem is: file, line and column when known."""
+    reason: str
+    referral_id: str | None
+    problems: int
+
+
+@dataclass(frozen=True)
+class Packet:
+    """Everything the packet shows; HTML and PDF are renderings of this."""
+
+    title: str
+    meeting_date: str | None
+    meeting_date_label: str | None
+    generated_at: str
+    pathway: PathwayInfo
+    pathway_title: str
+    disclaimer: str
+    children: tuple[Child, ...]
+    not_included: tuple[Unread, ...]
+    duplicate_ids: tuple[str, ...]
+    evidence_introduction: str
+    evidence: tuple[EvidenceOut, ...]
+
+    @property
+    def document_title(self) -> str:
+        return f"{self.title}, {self.meeting_date}" if self.meeting_date else self.title
+
+
+def long_date(day: dt.date) -> str:
+    """'Thursday 3 December 2026': the same in every locale, so the bytes are too."""
+    return f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def reason(problems: Sequence[Problem]) -> str:
+    """The first problem's message, and how many more there are (all are printed on stderr)."""
+    first = problems[0].message if problems else "could not be read"
+    more = len(problems) - 1
+    return first + (f" (and {more} more problem{'s' if more > 1 else ''})" if more > 0 else "")
+
+
+def _where(source: str, problems: Sequence[Problem]) -> str:
+    if not problems:
+        return source
+    first = problems[0]
+    return str(first).removesuffix(f": {first.message}")
+
+
+def order_key(position: int, report: Report) -> tuple[float, str, int]:
+    """Least complete first; ties by referral id, then input order."""
+    return (report.summary.completeness, report.referral_id, position)
+
+
+def build_packet(
+    pathway: Pathway,
+    included: Sequence[Included],
+    not_included: Sequence[NotIncluded],
+    *,
+    generated_at: dt.datetime,
+    title: str = DEFAULT_TITLE,
+    meeting_date: dt.date | None = None,
+) -> Packet:
+    """The packet for one meeting. `included` and `not_included` are in input order."""
+    counts = Counter(i.report.referral_id for i in included)
+    duplicates = tuple(sorted(rid for rid, n in counts.items() if n > 1))
+    ranked = sorted(enumerate(included, start=1), key=lambda pair: order_key(pair[0], pair[1].report))
+    children = tuple(
+        Child(number=n, position=position, source=inc.source, report=inc.report,
+              duplicate=inc.report.referral_id in duplicates)
+        for n, (position, inc) in enumerate(ranked, start=1)
+    )
+    unread = tuple(
+        Unread(source=n.source, where=_where(n.source, n.problems), reason=reason(n.problems),
+               referral_id=n.referral_id, problems=len(n.problems))
+        for n in not_included
+    )
+    return Packet(
+        title=" ".join(title.split()) or DEFAULT_TITLE,
+        meeting_date=meeting_date.isoformat() if meeting_date else None,
+        meeting_date_label=long_date(meeting_date) if meeting_date else None,
+        generated_at=format_time(generated_at),
+        pathway=PathwayInfo(id=pathway.id, title=pathway.title, version=pathway.version,
+                            checklist=pathway.checklist, rules_sha256=pathway.rules_sha256),
+        pathway_title=pathway.title,
+        disclaimer=pathway.disclaimer,
+        children=children,
+        not_included=unread,
+        duplicate_ids=duplicates,
+        evidence_introduction=pathway.evidence_introduction,
+        evidence=tuple(EvidenceOut(source=pathway.evidence_source.source, title=pathway.evidence_source.title,
+                                   quote=q) for q in pathway.evidence),
+    )

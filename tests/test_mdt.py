@@ -1,0 +1,378 @@
+"""`pathway mdt`: one packet for a meeting, golden on its structure as a reader sees it.
+
+The PDF is read back as text (pypdf): the cover rows in order, one section per
+referral starting its own page, the disclaimer and "Page N of M" on every
+page, what was not included and why, the evidence once at the end.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from pypdf import PdfReader
+
+from pathway.cli import main
+from pathway.definition import Pathway
+from pathway.errors import CrossCheckMismatch, PathwayError
+from pathway.mdt.packet import Included, NotIncluded, build_packet, long_date
+from pathway.mdt.pdf import html_to_pdf
+from pathway.mdt.render import render_html
+from pathway.service import check, read_document, referral_values
+
+from .conftest import EXAMPLE, Result
+from .test_wording import DECISION_WORDS, without_disclaimer
+
+AT = "2026-12-03T09:00:00Z"
+RISKS = ["infection", "catheter_malfunction", "pump_failure", "withdrawal"]
+UNASKED = ("oral_tried", "oral_outcome", "oral_side_effects", "local_tried", "local_agents", "local_outcome",
+           "trial_status", "physiotherapy", "occupational_therapy", "goals_documented", "risks_discussed",
+           "withdrawal_education", "refill_commitment", "body_size_adequate", "potential_contraindications")
+SCRIPT = '<script>alert("x")</script>'
+
+
+def example() -> dict[str, object]:
+    data = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    data["referral_date"] = str(data["referral_date"])
+    return dict(data)
+
+
+def write_meeting(folder: Path) -> Path:
+    """Four readable referrals (YAML, JSON, JSONL) and two that are not, in a known input order."""
+    folder.mkdir()
+    base = example()
+    r004 = dict(base, referral_id="R-004", trial_status="not_planned", oral_side_effects=["weakness"])
+    (folder / "a-agenda.jsonl").write_text(json.dumps(r004) + "\n\n" + '{"referral_id": "R-005",\n', encoding="utf-8")
+    (folder / "b-broken.yaml").write_text(
+        "referral_id: R-009\nspasticity_severity: very severe\nage_years: 40\n", encoding="utf-8")
+    (folder / "c-R-001.yaml").write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    r002 = {k: v for k, v in base.items() if k not in UNASKED} | {"referral_id": "R-002", "notes": SCRIPT}
+    (folder / "d-R-002.yaml").write_text(yaml.safe_dump(r002, sort_keys=False), encoding="utf-8")
+    r003 = dict(base, referral_id="R-003", orthotics=True, evidence_discussed=True, trial_status="done",
+                trial_method="temporary_catheter", trial_response="positive", risks_discussed=RISKS,
+                withdrawal_education=True, spinal_fusion_likely=False,
+                potential_contraindications=["uncontrolled_epilepsy"])
+    (folder / "e-R-003.json").write_text(json.dumps(r003, indent=2), encoding="utf-8")
+    return folder
+
+
+def run(*args: str) -> Result:
+    """The CLI in-process, for module-scoped fixtures (capsys is per test)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(list(args), stdout=out)
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+@dataclass
+class Made:
+    root: Path
+    pdf: Path
+    html: Path
+    pdf_run: Result
+    html_run: Result
+    pages: list[str]
+
+    @property
+    def flat(self) -> list[str]:
+        return [" ".join(p.split()) for p in self.pages]
+
+
+@contextlib.contextmanager
+def cwd(folder: Path) -> Iterator[None]:
+    before = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Made:
+    """The packet a coordinator makes from a folder, as PDF and as HTML (relative paths, as typed)."""
+    root = tmp_path_factory.mktemp("mdt")
+    write_meeting(root / "referrals")
+    opts = ("--meeting-date", "2026-12-03", "--now", AT)
+    with cwd(root):
+        pdf_run = run("mdt", "referrals", "-o", "packet.pdf", *opts)
+        html_run = run("mdt", "referrals", "-o", "packet.html", *opts)
+    pages = [page.extract_text() for page in PdfReader(root / "packet.pdf").pages]
+    return Made(root, root / "packet.pdf", root / "packet.html", pdf_run, html_run, pages)
+
+
+def disclaimer(pathway: Pathway) -> str:
+    return " ".join(pathway.disclaimer.split())
+
+
+# --- the PDF, read back as text ---------------------------------------------
+
+def test_packet_is_made_in_one_command(made: Made) -> None:
+    assert made.pdf_run.code == 0, made.pdf_run.err
+    assert made.pdf_run.err == (
+        "referrals/a-agenda.jsonl:3:25: not valid JSON: Expecting property name enclosed in double quotes\n"
+        "referrals/b-broken.yaml:2:22: field 'spasticity_severity': 'very severe' is not an allowed value;"
+        " allowed: mild, moderate, severe (or unknown)\n"
+        "referrals/b-broken.yaml:3:12: field 'age_years': 40 is out of range; allowed: a number from 0 to 25 years\n"
+        "wrote packet.pdf (pdf, 18 pages): 4 referrals included, 2 not included (listed on the cover)\n"
+    )
+    assert made.pdf.read_bytes().startswith(b"%PDF-")
+    assert not list(made.pdf.parent.glob(".*.part"))
+
+
+def test_cover_rows_least_complete_first(made: Made) -> None:
+    cover = made.flat[0]
+    f = "referrals"
+    assert "ITB referrals: MDT meeting Meeting date Thursday 3 December 2026 (2026-12-03)" in cover
+    assert "Version itb-cp version 1.0.0 (checklist-v1)" in cover
+    assert "Referrals 4 included; 2 not included (listed below)" in cover
+    header = "# Referral Met Not met Missing Not applicable Completeness Discussion points Page"
+    rows = [  # number, id, source, met, not met, missing, n/a, completeness, documented, discussion points, page
+        f"1 R-002 {f}/d-R-002.yaml 4 0 13 0 24% 4 of 17 0 2",
+        f"2 R-001 {f}/c-R-001.yaml 11 3 2 1 88% 14 of 16 3 6",  # ties with R-004: by referral id
+        f"3 R-004 {f}/a-agenda.jsonl:1 11 3 2 1 88% 14 of 16 3 10",
+        f"4 R-003 {f}/e-R-003.json 17 0 0 0 100% 17 of 17 2 14",
+    ]
+    assert header + " " + " ".join(rows) + " Not included in this packet (2)" in cover
+
+
+def test_not_included_rows_give_the_reason(made: Made) -> None:
+    cover = made.flat[0]
+    assert ("Not included in this packet (2) These referral records could not be read or checked, so they have no"
+            " section here. The reason gives the first problem found; the pathway mdt command lists every problem."
+            " Source Referral Reason"
+            " referrals/a-agenda.jsonl:3:25 not stated not valid JSON: Expecting property name enclosed in double quotes"
+            " referrals/b-broken.yaml:2:22 R-009 field 'spasticity_severity': 'very severe' is not an allowed value;"
+            " allowed: mild, moderate, severe (or unknown) (and 1 more problem) This checklist") in cover
+    assert "R-005" not in " ".join(made.flat[1:]) and "R-009" not in " ".join(made.flat[1:])
+
+
+def test_one_section_per_child_each_starting_a_page(made: Made) -> None:
+    starts = {i + 1: page.split("\n", 1)[0] for i, page in enumerate(made.pages)
+              if page.startswith("Referral ")}
+    assert starts == {2: "Referral R-002", 6: "Referral R-001", 10: "Referral R-004", 14: "Referral R-003"}
+    for section, (number, heading) in enumerate(starts.items(), start=1):
+        rid = heading.removeprefix("Referral ")
+        assert made.flat[number - 1].startswith(f"Referral {rid} Referral {rid} Source ")
+        following = made.flat[number - 1: min([n for n in starts if n > number] + [len(made.pages)]) - 1]
+        for page in following:  # the running footer names the child and section on every page of it
+            assert f"Referral {rid} Section {section} of 4 This checklist is a discussion aid" in page
+    assert "Cover This checklist is a discussion aid" in made.flat[0]
+    assert "Evidence This checklist is a discussion aid" in made.flat[-1]
+    sections = " ".join(made.flat).count("Points the team may wish to discuss")
+    assert sections == 4
+
+
+def test_discussion_points_come_before_the_checklist(made: Made) -> None:
+    page = made.flat[5]  # R-001
+    assert page.index("Points the team may wish to discuss") < page.index("Population")
+    for point in ("The oral dose is documented as limited by sedation",
+                  "The trial is scheduled but not yet done",
+                  "The risk of catheter malfunction is not yet documented as discussed."):
+        assert point in page
+    assert page.index("Summary ✔ Met: 11 ✘ Not met: 3 ? Missing: 2 – Not applicable: 1") < page.index("Points")
+
+
+def test_disclaimer_and_page_number_on_every_page(made: Made, pathway: Pathway) -> None:
+    total = len(made.pages)
+    assert total == 18
+    for number, page in enumerate(made.flat, start=1):
+        assert page.count(disclaimer(pathway)) >= 2, f"page {number}: disclaimer at top and bottom"
+        assert page.endswith(f"Page {number} of {total}"), number
+
+
+def test_evidence_summary_once_at_the_end(made: Made, pathway: Pathway) -> None:
+    text = " ".join(made.flat)
+    assert made.flat[-1].startswith("What the evidence shows What the evidence shows and its limits, quoted")
+    assert text.count("What the evidence shows") == made.flat[-1].count("What the evidence shows") == 2
+    for quote in pathway.evidence:
+        assert " ".join(quote.split()) in made.flat[-1]
+        assert text.count(" ".join(quote.split())) == 1
+
+
+def test_no_decision_words_in_the_packet(made: Made, pathway: Pathway) -> None:
+    for text in (" ".join(made.pages), made.html.read_text(encoding="utf-8")):
+        rest = without_disclaimer(text, disclaimer(pathway))
+        assert not DECISION_WORDS.search(rest), DECISION_WORDS.search(rest)
+
+
+def test_pdf_metadata_and_embedded_fonts(made: Made) -> None:
+    reader = PdfReader(made.pdf)
+    meta = reader.metadata
+    assert meta is not None
+    assert meta.title == "ITB referrals: MDT meeting, 2026-12-03 (discussion aid)"
+    assert meta.creation_date == dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.timezone.utc)
+    fonts = {}
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+            fonts[str(font["/BaseFont"]).split("+")[-1]] = "/FontFile2" in descriptor
+    assert fonts and all(fonts.values()), fonts
+    assert {"DejaVu-Sans", "DejaVu-Sans-Bold"} <= set(fonts)
+    assert [o.title for o in reader.outline if not isinstance(o, list)] == [
+        "ITB referrals: MDT meeting", "Referral R-002", "Referral R-001", "Referral R-004", "Referral R-003",
+        "What the evidence shows"]
+
+
+# --- the HTML packet -----------------------------------------------------------
+
+def test_html_packet_is_self_contained_and_escapes_notes(made: Made) -> None:
+    assert made.html_run.code == 0
+    assert made.html_run.err.endswith("wrote packet.html (html): 4 referrals included, 2 not included (listed on the cover)\n")
+    html = made.html.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>")
+    assert '<div class="notes">&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;</div>' in html
+    assert "<script" not in html
+    assert not re.search(r"""(?:src|href)=["'](?!#)|url\(|@import""", html), "nothing to fetch"
+    assert [m for m in re.findall(r'id="(child-\d)"', html)] == ["child-1", "child-2", "child-3", "child-4"]
+    assert len(set(re.findall(r'\bid="([^"]+)"', html))) == len(re.findall(r'\bid="([^"]+)"', html))
+
+
+def test_same_inputs_same_html_bytes(made: Made, tmp_path: Path) -> None:
+    with cwd(made.root):
+        r = run("mdt", "referrals", "-o", str(tmp_path / "again.html"), "--meeting-date", "2026-12-03", "--now", AT)
+    assert r.code == 0
+    assert (tmp_path / "again.html").read_bytes() == made.html.read_bytes()
+
+
+def test_same_packet_same_pdf_bytes(pathway: Pathway) -> None:
+    at = dt.datetime(2026, 12, 3, 9, tzinfo=dt.timezone.utc)
+    packet = build_packet(pathway, [], [NotIncluded("x.yaml", ())], generated_at=at)
+    first = html_to_pdf(render_html(packet, pdf=True))
+    assert first.pages == 2
+    assert html_to_pdf(render_html(packet, pdf=True)).data == first.data
+
+
+# --- the packet model (pure) -----------------------------------------------------
+
+@pytest.fixture
+def report_of(pathway: Pathway) -> Callable[..., Included]:
+    at = dt.datetime(2026, 12, 3, 9, tzinfo=dt.timezone.utc)
+
+    def make(source: str, **answers: object) -> Included:
+        values = referral_values(pathway, read_document(EXAMPLE), {**example(), **answers})
+        return Included(source, check(pathway, values, at=at))
+
+    return make
+
+
+def test_duplicate_ids_are_both_shown_and_flagged(pathway: Pathway, report_of: Callable[..., Included]) -> None:
+    at = dt.datetime(2026, 12, 3, 9, tzinfo=dt.timezone.utc)
+    packet = build_packet(pathway, [report_of("one.yaml"), report_of("two.yaml", orthotics="yes")], [],
+                          generated_at=at)
+    assert packet.duplicate_ids == ("R-001",)
+    assert [(c.source, c.duplicate, c.position) for c in packet.children] == \
+        [("one.yaml", True, 1), ("two.yaml", True, 2)]
+    html = render_html(packet)
+    assert html.count('<tr class="duplicate">') == 2
+    assert "Same referral id more than once:</strong> R-001." in html
+    assert html.count("Another referral in this packet has the id R-001.") == 2
+    assert 'id="summary-child-1"' in html and 'id="summary-child-2"' in html
+
+
+def test_duplicates_are_reported_on_stderr(tmp_path: Path) -> None:
+    for name in ("a.yaml", "b.yaml"):
+        (tmp_path / name).write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    r = run("mdt", str(tmp_path / "a.yaml"), str(tmp_path / "b.yaml"), "-o", str(tmp_path / "p.html"))
+    assert r.code == 0
+    assert (f"pathway mdt: referral id R-001 appears 2 times ({tmp_path}/a.yaml, {tmp_path}/b.yaml): each has its"
+            " own section, flagged on the cover; check each against its file\n") in r.err
+
+
+def test_ties_by_referral_id_then_input_order(pathway: Pathway, report_of: Callable[..., Included]) -> None:
+    at = dt.datetime(2026, 12, 3, 9, tzinfo=dt.timezone.utc)
+    inputs = [report_of("1", referral_id="B"), report_of("2", referral_id="A"), report_of("3", referral_id="B"),
+              report_of("4", referral_id="Z", orthotics="unknown", goals_documented="unknown")]
+    packet = build_packet(pathway, inputs, [], generated_at=at)
+    assert [(c.report.referral_id, c.source) for c in packet.children] == [("Z", "4"), ("A", "2"), ("B", "1"), ("B", "3")]
+
+
+def test_cover_title_date_and_empty_packet(pathway: Pathway) -> None:
+    at = dt.datetime(2026, 12, 3, 9, tzinfo=dt.timezone.utc)
+    packet = build_packet(pathway, [], [], generated_at=at, title="  Spasticity   MDT <Thursday>  ",
+                          meeting_date=dt.date(2027, 1, 4))
+    html = render_html(packet)
+    assert "<title>Spasticity MDT &lt;Thursday&gt;, 2027-01-04 (discussion aid)</title>" in html
+    assert "<strong>Monday 4 January 2027</strong> (2027-01-04)" in html
+    assert "No referral could be included in this packet." in html
+    assert long_date(dt.date(2026, 12, 3)) == "Thursday 3 December 2026"
+
+
+# --- the command line ------------------------------------------------------------
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--meeting-date", "3/12/2026"],
+     "argument --meeting-date: must be a date as YYYY-MM-DD, such as 2026-12-03, not '3/12/2026'"),
+    (["--meeting-date", "2026-02-30"],
+     "argument --meeting-date: must be a date as YYYY-MM-DD, such as 2026-12-03, not '2026-02-30'"),
+])
+def test_bad_meeting_date_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                           args: list[str], message: str) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["mdt", str(EXAMPLE), "-o", str(tmp_path / "p.pdf"), *args])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.endswith(f"pathway mdt: error: {message}\n")
+    assert not list(tmp_path.iterdir())
+
+
+def test_output_suffix_picks_the_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["mdt", str(EXAMPLE), "-o", str(tmp_path / "packet.docx")])
+    assert exit_.value.code == 2
+    assert f"argument -o/--output: must name a .pdf or .html file, not '{tmp_path}/packet.docx'" \
+        in capsys.readouterr().err
+
+
+def test_no_referral_files_at_all_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    r = run("mdt", str(tmp_path / "empty"), "-o", str(tmp_path / "p.html"))
+    assert r.code == 2
+    assert r.err == (f"{tmp_path}/empty: no referral files here (looked for .yaml, .yml, .json, .jsonl, .ndjson, .csv)"
+                     "\npathway: 1 problem(s); nothing was produced.\n")
+    assert not (tmp_path / "p.html").exists()
+
+
+def test_nothing_readable_still_lists_why_but_exits_2(tmp_path: Path) -> None:
+    r = run("mdt", str(tmp_path / "typo.yaml"), "-o", str(tmp_path / "p.html"), "--now", AT)
+    assert r.code == 2
+    assert r.err == (f"{tmp_path}/typo.yaml: file not found\n"
+                     f"wrote {tmp_path}/p.html (html): 0 referrals included, 1 not included (listed on the cover)\n"
+                     "pathway mdt: no referral could be included; the packet lists why\n")
+    html = (tmp_path / "p.html").read_text(encoding="utf-8")
+    assert f'<td class="where">{tmp_path}/typo.yaml</td>' in html and "<td>file not found</td>" in html
+
+
+def test_source_date_epoch_fixes_the_packet_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1796288400")
+    assert run("mdt", str(EXAMPLE), "-o", str(tmp_path / "p.html")).code == 0
+    assert '<meta name="dcterms.created" content="2026-12-03T09:00:00Z">' in \
+        (tmp_path / "p.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/x.png", "file:///etc/hostname"])
+def test_pdf_fetches_nothing(url: str) -> None:
+    with pytest.raises(PathwayError, match="outside resource, which is refused"):
+        html_to_pdf(f'<p>x</p><img src="{url}">')
+
+
+def test_backends_disagreeing_stop_the_whole_packet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cross-check failure puts every report in doubt: no packet, exit 5, as for `check`."""
+    import pathway.mdt.gather as gather
+
+    def disagree(*_args: object, **_kwargs: object) -> None:
+        raise CrossCheckMismatch("R-001", ["trial.done (python: not_met, durable: met)"])
+
+    monkeypatch.setattr(gather, "check", disagree)
+    r = run("mdt", str(EXAMPLE), "-o", str(tmp_path / "p.pdf"))
+    assert r.code == 5
+    assert "cross-check failed for referral R-001" in r.err
+    assert not list(tmp_path.iterdir())
