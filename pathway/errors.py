@@ -59,8 +59,29 @@ class InputError(ProblemsError):
     exit_code = 2
 
 
+class ExportError(PathwayError):
+    """The pathway loads, but cannot be written in another system's format (FHIR, REDCap)."""
+
+    exit_code = 3
+
+    def __init__(self, target: str, problems: list[str]) -> None:
+        self.target = target
+        self.problems = problems
+        super().__init__(f"cannot export the pathway as {target}:\n" + "\n".join(f"  {p}" for p in problems))
+
+
 class BackendUnavailable(PathwayError):
     """An optional evaluation backend is not installed or cannot run here."""
+
+    exit_code = 4
+
+
+class DurableLimitExceeded(BackendUnavailable):
+    """The pathway cannot be run on durable-rules without hitting one of its limits."""
+
+
+class DurableEngineError(PathwayError):
+    """durable-rules did something it must not (both T and F fired, an action failed, ...)."""
 
     exit_code = 4
 

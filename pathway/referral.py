@@ -124,7 +124,7 @@ def _annotation(field: FormField) -> Any:
             AfterValidator(_canonical_multi(field)),
         ]
     if field.type == "number":
-        return Annotated[Optional[Annotated[float, Field(ge=field.min, le=field.max)]], BeforeValidator(_number)]
+        return Annotated[Optional[Annotated[float, Field(ge=field.min, le=field.max, allow_inf_nan=False)]], BeforeValidator(_number)]
     if field.type == "date":
         return Annotated[Optional[_dt.date], BeforeValidator(_date)]
     if field.required:

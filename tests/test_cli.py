@@ -130,3 +130,55 @@ def test_module_entry_point_runs_without_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "field 'age_years': 'old' is not a number; allowed: a number from 0 to 25 years" in proc.stderr
+
+
+def test_cross_check_produces_the_same_report(runner: Run) -> None:
+    pytest.importorskip("durable")
+    plain = runner("check", str(EXAMPLE), "--format", "json", "--now", "2026-12-03T09:00:00Z")
+    both = runner("check", str(EXAMPLE), "--format", "json", "--now", "2026-12-03T09:00:00Z", "--cross-check")
+    durable = runner("check", str(EXAMPLE), "--format", "json", "--now", "2026-12-03T09:00:00Z", "--engine", "durable")
+    assert plain.code == both.code == durable.code == 0
+    assert plain.out == both.out == durable.out
+
+
+def test_cross_check_refuses_to_report_when_backends_disagree(
+    runner: Run, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    pytest.importorskip("durable")
+    from pathway.backends.durable import DurableEvaluator
+
+    real = DurableEvaluator.truth
+
+    def lying(self: DurableEvaluator, values: dict) -> list:  # type: ignore[type-arg]
+        truth = list(real(self, values))
+        truth[0] = not truth[0] if truth[0] is not None else True  # flip the first condition
+        return truth
+
+    monkeypatch.setattr(DurableEvaluator, "truth", lying)
+    out = tmp_path / "report.html"
+    r = runner("check", str(EXAMPLE), "--cross-check", "-o", str(out))
+    assert r.code == 5
+    assert r.err == ("pathway: cross-check failed for referral R-001: the backends disagree on population.child_with_cp"
+                     " (python: met, durable: not_met). No report was produced.\n")
+    assert not out.exists()
+
+
+def test_pathway_test_runs_every_case_on_both_backends(runner: Run) -> None:
+    pytest.importorskip("durable")
+    r = runner("test", "--cross-check")
+    assert r.code == 0
+    assert r.out.splitlines()[0].endswith("rules/itb-cp: 86 passed, 0 failed [python]")
+    assert r.out.splitlines()[1].endswith("rules/itb-cp: 86 passed, 0 failed [durable]")
+
+
+def test_pathway_test_shows_a_diff_for_a_failing_case(runner: Run, rules_copy: Path) -> None:
+    cases = rules_copy / "examples" / "complete.yaml"
+    text = cases.read_text(encoding="utf-8")
+    cases.write_text(text.replace("population.child_with_cp: met", "population.child_with_cp: not_met", 1),
+                     encoding="utf-8")
+    r = runner("test", str(rules_copy))
+    assert r.code == 1
+    lines = r.out.splitlines()
+    assert lines[0].startswith(f"FAIL {cases}:") and lines[0].endswith("[python]")
+    assert "    population.child_with_cp: expected not_met, got met" in lines
+    assert lines[-1] == f"{rules_copy}: 85 passed, 1 failed [python]"

@@ -6,9 +6,11 @@ rete engine, so that `cross_check` can refuse a report when the two disagree.
 Why it is not the default: durable-rules is an unmaintained C extension (last
 release 2020, no wheels: it needs a C compiler; it fails to import on Python
 3.13+ and to build with GCC 14), it keeps process-global state that is never
-freed, it never releases the GIL, and through its public API it is several
-times slower than the plain Python backend (it re-parses the fact and re-saves
-the session state for every rule that fires).
+freed, it never releases the GIL (so referrals are evaluated one at a time per
+process), and through its public API it is about 80 times slower than the
+python backend on the ITB pathway (roughly 2,000 against 165,000 referrals/s
+on one core): its Python layer re-parses the fact and re-saves the session
+state for every rule that fires, and about 30 fire per referral.
 
 How a condition is compiled (once per pathway). Each named condition of the
 plan gets a "T" and an "F" formula, negation pushed down to the leaves
@@ -21,10 +23,11 @@ an unanswered field is simply left out of the fact.
 Hazards of durable-rules made impossible by construction (see the field notes):
 
 - More than 64 patterns matching one fact overflow the matcher's 64-slot
-  stack (error 303 at assert time, then a corrupted engine). With flat
-  conjunctions at most one stack slot is live per rule, so rulesets are cut at
-  64 rules; `_check_definitions` re-derives every documented limit from the
-  compiled definitions when the pathway loads and names the offending item.
+  stack: error 303, at assert time, on whichever referral happens to answer
+  enough fields. With flat conjunctions at most one slot per rule can be live,
+  so rulesets are cut at 64 rules ("seen" rule included). `check_definitions` re-derives every
+  documented limit from the compiled definitions when the pathway loads and
+  refuses it (`DurableLimitExceeded`) naming the item or ruleset.
 - No `$or` (it fires once per true branch) and no `$nex` (a bare `$nex`
   matches the session's own state); fired rule names are de-duplicated anyway.
 - Values are encoded by this module, not by `json.dumps`: options become
@@ -36,14 +39,20 @@ Hazards of durable-rules made impossible by construction (see the field notes):
   Host's rulesets are never freed). Referrals are evaluated one at a time
   under a lock with one fixed session id whose state is deleted after every
   referral, so no state can carry over from one referral to the next.
+- Every ruleset has a "seen" rule matching every referral: deleting a session
+  that never stored a fact crashes durable-rules 2.0.28 (segmentation fault),
+  and the "seen" firings prove that every ruleset evaluated the referral.
+- Anything unexpected from the engine (a parse error, a fact already live, a
+  failed delete) marks it unusable for the rest of the process: fail closed.
 """
 from __future__ import annotations
 
 import copy
 import hashlib
-import itertools
+import importlib
 import json
 import math
+import os
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -53,7 +62,7 @@ from typing import Any
 from .. import conditions as C
 from ..definition import FormField, Pathway
 from ..engine import plan_of
-from ..errors import BackendUnavailable, PathwayError
+from ..errors import BackendUnavailable, PathwayError, DurableEngineError, DurableLimitExceeded
 
 INSTALL_HINT = 'pip install "itb-pathway[durable]" (it needs Python < 3.13 and a C compiler)'
 
@@ -69,17 +78,10 @@ MAX_ALTERNATIVES = 256  # ours: conjunctions one condition may expand to, per po
 
 KIND = ("kind", "referral")  # the discriminator every pattern tests first
 SID = "referral"  # the one session id; its state is deleted after every referral
+SEEN = "seen"  # the rule of every ruleset that matches every referral
 TRISTATE = ("yes", "no")
 _NO_OPTION = -1  # the code of a value that is not one of the field's options
 _UTC_WARNING = r"datetime\.datetime\.utcfromtimestamp\(\) is deprecated"
-
-
-class DurableLimitExceeded(BackendUnavailable):
-    """The pathway cannot be run on durable-rules without hitting one of its limits."""
-
-
-class DurableEngineError(PathwayError):
-    """durable-rules did something it must not (both T and F fired, an action failed, ...)."""
 
 
 # --- compiling conditions to disjunctive normal form ------------------------
@@ -268,19 +270,23 @@ def _walk(pattern: Any) -> tuple[int, int, int]:
     return 1, 0, 0
 
 
-def _check_definitions(
+def check_definitions(
     definitions: Mapping[str, Mapping[str, Any]], fact_keys: Mapping[str, Sequence[str]], what: Mapping[str, str],
 ) -> None:
     """Refuse, naming the item, anything that would fail at assert time (or hang).
 
-    `what` names the plan condition behind each rule.
+    Works from the definitions as durable-rules will read them, so it also
+    guards the compiler. `fact_keys` lists the field properties of each
+    ruleset's facts; `what` names the plan condition behind each rule.
     """
     def refuse(rule: str, message: str) -> None:
         raise DurableLimitExceeded(f"durable backend: condition '{what.get(rule, rule)}' {message}")
 
     for ruleset, rules in definitions.items():
+        conds = list(dict.fromkeys(what[r] for r in rules if r in what))
+        named = f"ruleset {ruleset} (conditions {', '.join(conds[:3])}{', ...' if len(conds) > 3 else ''})"
         if len(rules) > MAX_RULES:
-            raise DurableLimitExceeded(f"durable backend: ruleset {ruleset} has {len(rules)} rules (at most {MAX_RULES})")
+            raise DurableLimitExceeded(f"durable backend: {named} has {len(rules)} rules (at most {MAX_RULES})")
         matching = nex = 0
         firsts: set[str] = set()
         ends: dict[str, int] = {}
@@ -302,32 +308,32 @@ def _check_definitions(
             ends[end] = ends.get(end, 0) + 1
         if matching > MAX_MATCHING_PATTERNS:
             raise DurableLimitExceeded(
-                f"durable backend: ruleset {ruleset} could match one referral {matching} times"
+                f"durable backend: {named} could match one referral {matching} times"
                 f" (durable-rules fails past {MAX_MATCHING_PATTERNS}, at assert time)")
         if nex > MAX_NEX_SIBLINGS:
-            raise DurableLimitExceeded(f"durable backend: ruleset {ruleset} has {nex} $nex tests (at most {MAX_NEX_SIBLINGS})")
+            raise DurableLimitExceeded(f"durable backend: {named} has {nex} $nex tests (at most {MAX_NEX_SIBLINGS})")
         if len(firsts) > MAX_SIBLINGS:
             raise DurableLimitExceeded(
-                f"durable backend: ruleset {ruleset} has {len(firsts)} distinct first tests (at most {MAX_SIBLINGS})")
+                f"durable backend: {named} has {len(firsts)} distinct first tests (at most {MAX_SIBLINGS})")
         same = max(ends.values(), default=0)
         if same > MAX_RULES_PER_NODE:
             raise DurableLimitExceeded(
-                f"durable backend: ruleset {ruleset} has {same} rules with one pattern (at most {MAX_RULES_PER_NODE})")
+                f"durable backend: {named} has {same} rules with one pattern (at most {MAX_RULES_PER_NODE})")
         keys = list(fact_keys[ruleset])
         properties = [KIND[0], "sid", *keys]
         if len(properties) > MAX_FACT_PROPERTIES:
             raise DurableLimitExceeded(
-                f"durable backend: ruleset {ruleset} needs facts of {len(properties)} properties"
+                f"durable backend: {named} needs facts of {len(properties)} properties"
                 f" (at most {MAX_FACT_PROPERTIES})")
         hashes: dict[int, str] = {}
         for name in [*properties, "id", "$s"]:
             other = hashes.setdefault(fnv1a_32(name), name)
             if other != name:
-                raise DurableLimitExceeded(f"durable backend: properties '{other}' and '{name}' share a hash")
+                raise DurableLimitExceeded(f"durable backend: {named}: properties '{other}' and '{name}' share a hash")
 
 
 def _rule_sets(rules: Sequence[_Rule], names: Sequence[str]) -> list[list[_Rule]]:
-    """Cut the rules, in plan order, into rulesets that respect every bound."""
+    """Cut the rules, in plan order, into rulesets that respect every bound (one slot is the "seen" rule)."""
     out: list[list[_Rule]] = [[]]
     keys: set[str] = set()
     for rule in rules:
@@ -337,7 +343,7 @@ def _rule_sets(rules: Sequence[_Rule], names: Sequence[str]) -> list[list[_Rule]
                 f"durable backend: condition '{names[rule.index]}' tests {len(rule_keys)} fields in one conjunction"
                 f" (durable-rules reads at most {MAX_FACT_PROPERTIES - 2} per fact)")
         current = out[-1]
-        if len(current) == MAX_MATCHING_PATTERNS or len(keys | rule_keys) + 2 > MAX_FACT_PROPERTIES:
+        if len(current) == MAX_MATCHING_PATTERNS - 1 or len(keys | rule_keys) + 2 > MAX_FACT_PROPERTIES:
             out.append([])
             keys = set()
         out[-1].append(rule)
@@ -349,8 +355,12 @@ def _rule_sets(rules: Sequence[_Rule], names: Sequence[str]) -> list[list[_Rule]
 
 _LOCK = threading.Lock()  # one referral at a time, process-wide: one live session id
 _HOST: Any = None
-_REGISTERED: dict[str, list[str]] = {}  # digest of compiled definitions -> ruleset names
 _ENGINE: Any = None
+_REGISTERED: dict[str, list[str]] = {}  # digest of compiled definitions -> ruleset names
+_BROKEN: list[str] = []  # why the engine can no longer be trusted in this process
+
+if hasattr(os, "register_at_fork"):  # a child must never inherit a referral in progress
+    os.register_at_fork(before=_LOCK.acquire, after_in_parent=_LOCK.release, after_in_child=_LOCK.release)
 
 
 def _durable() -> Any:
@@ -358,8 +368,7 @@ def _durable() -> Any:
     global _ENGINE
     if _ENGINE is None:
         try:
-            import durable.engine as engine
-            import durable_rules_engine  # noqa: F401  (the C extension; fails on Python 3.13+)
+            engine = importlib.import_module("durable.engine")  # loads the C extension: fails on Python 3.13+
         except ImportError as exc:
             raise BackendUnavailable(
                 f"the durable engine is not available here ({exc}). Install it with {INSTALL_HINT}."
@@ -377,7 +386,7 @@ def _host() -> Any:
 
 
 def _make_host(engine: Any) -> Any:
-    import durable_rules_engine as native
+    native = importlib.import_module("durable_rules_engine")  # already loaded by durable.engine
 
     class _Ruleset(engine.Ruleset):  # type: ignore[misc]
         """Asserts facts already encoded by this module (json.dumps writes numbers durable misreads)."""
@@ -389,15 +398,15 @@ def _make_host(engine: Any) -> Any:
         """A Host without background threads, whose actions only record what fired."""
 
         def __init__(self) -> None:
-            self.fired: list[tuple[bool, int]] = []
+            self.fired: list[tuple[str, int]] = []
             super().__init__()
 
         def _run(self) -> None:
             """No dispatch or timer threads: we use neither timers nor queued events."""
 
         def get_action(self, action_name: str) -> Callable[[Any], None]:
-            polarity, _, index = action_name.partition(":")
-            key = (polarity == "T", int(index))
+            kind, _, index = action_name.partition(":")
+            key = (kind, int(index))
             fired = self.fired
 
             def record(c: Any) -> None:
@@ -417,10 +426,9 @@ def _make_host(engine: Any) -> Any:
     return _Host()
 
 
-def _register(definitions: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
-    """Register rulesets once per distinct compiled pathway; map our names to the Host's."""
-    text = json.dumps(definitions, sort_keys=True)
-    digest = hashlib.sha256(text.encode()).hexdigest()[:20]
+def _register(definitions: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Register rulesets once per distinct compiled pathway; return the Host's names, in order."""
+    digest = hashlib.sha256(json.dumps(definitions, sort_keys=True).encode()).hexdigest()[:20]
     with _LOCK:
         host = _host()
         if digest not in _REGISTERED:
@@ -430,12 +438,22 @@ def _register(definitions: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
             except Exception as exc:
                 raise DurableLimitExceeded(f"durable backend: durable-rules refused the compiled pathway: {exc}") from exc
             _REGISTERED[digest] = list(named)
-        return dict(zip(definitions, _REGISTERED[digest]))
+        return list(_REGISTERED[digest])
+
+
+def _fail(message: str) -> DurableEngineError:
+    """Record why the engine can no longer be trusted (replacing a pessimistic marker)."""
+    if _BROKEN:
+        _BROKEN[-1] = message
+    else:
+        _BROKEN.append(message)
+    return DurableEngineError(f"durable backend: {message}")
 
 
 # --- encoding a referral -------------------------------------------------------
 
 def _number_text(value: Any, name: str) -> str:
+    """A number as durable's JSON reader reads it back exactly (it needs a '.' before an exponent)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise DurableEngineError(f"durable backend: field '{name}' holds {value!r}, not a number")
     try:
@@ -502,82 +520,108 @@ class DurableEvaluator:
         what: dict[str, str] = {}
         all_keys = [f.key for f in compiler.fields.values()]
         for n, chunk in enumerate(_rule_sets(rules, plan.names)):
+            # Every ruleset also has a rule matching every referral: each assert then
+            # stores the fact (deleting a session that never stored one crashes
+            # durable-rules 2.0.28), and we can check that each ruleset saw it.
             rs = f"r{n}"
-            definitions[rs] = {
-                r.name: {
+            definitions[rs] = {SEEN: {"all": [{"m": {"$and": [{KIND[0]: KIND[1]}]}}], "run": f"S:{n}"}}
+            for r in chunk:
+                definitions[rs][r.name] = {
                     "all": [{"m": {"$and": [{KIND[0]: KIND[1]}, *map(_pattern, r.term)]}}],
                     "run": f"{'T' if r.truth else 'F'}:{r.index}",
                 }
-                for r in chunk
-            }
+                what[r.name] = plan.names[r.index]
             used = set().union(*(_keys_of(r.term) for r in chunk))
             fact_keys[rs] = [k for k in all_keys if k in used]
-            what.update({r.name: plan.names[r.index] for r in chunk})
-        _check_definitions(definitions, fact_keys, what)
+        check_definitions(definitions, fact_keys, what)
         self.definitions: Mapping[str, Mapping[str, Any]] = definitions
-        """The compiled rulesets (as given to durable-rules), for inspection."""
+        """The compiled rulesets, as given to durable-rules (for inspection and tests)."""
         self._fields = [(name, f.key, _encoder(name, f)) for name, f in compiler.fields.items()]
-        self._rulesets = [(name, fact_keys[rs]) for rs, name in _register(definitions).items()]
+        self.rulesets: tuple[str, ...] = tuple(_register(definitions))
+        """The names of this pathway's rulesets in the process's Host."""
+        self._fact_keys = [fact_keys[rs] for rs in definitions]
         self._prefix = '{"%s":"%s","sid":"%s"' % (KIND[0], KIND[1], SID)
 
-    def _facts(self, values: Mapping[str, Any]) -> list[str]:
-        """One JSON fact per ruleset: only its fields, unknown ones left out."""
+    def facts(self, values: Mapping[str, Any]) -> list[str]:
+        """The JSON fact asserted into each ruleset: only its fields, unknown ones left out."""
         parts: dict[str, str] = {}
         for name, key, encode in self._fields:
             value = values.get(name)
             if value is not None:
                 parts[key] = f'"{key}":{encode(value)}'
-        return [",".join([self._prefix, *(parts[k] for k in keys if k in parts)]) + "}" for _, keys in self._rulesets]
+        return [",".join([self._prefix, *(parts[k] for k in keys if k in parts)]) + "}" for keys in self._fact_keys]
 
     def truth(self, values: Mapping[str, Any]) -> Sequence[C.TV]:
-        facts = self._facts(values)
+        facts = self.facts(values)
         with _LOCK:
             fired = self._run(facts)
-        true = {i for t, i in fired if t}
-        false = {i for t, i in fired if not t}
+        seen = {i for kind, i in fired if kind == "S"}
+        if seen != set(range(len(self.rulesets))):
+            raise DurableEngineError("durable backend: a ruleset did not see the referral")
+        true = {i for kind, i in fired if kind == "T"}
+        false = {i for kind, i in fired if kind == "F"}
         both = sorted(true & false)
         if both:
             raise DurableEngineError(
-                "durable backend: conditions both true and false: " + ", ".join(self._names[i] for i in both))
+                "durable backend: conditions found both true and false: " + ", ".join(self._names[i] for i in both))
         return [True if i in true else (False if i in false else None) for i in range(len(self._names))]
 
-    def _run(self, facts: Sequence[str]) -> list[tuple[bool, int]]:
-        """Assert one referral into every ruleset and collect what fired; always delete the session."""
+    def _run(self, facts: Sequence[str]) -> list[tuple[str, int]]:
+        """Assert one referral into every ruleset, collect what fired, delete the session (lock held)."""
+        if _BROKEN:
+            raise DurableEngineError(f"durable backend: unusable after an earlier failure in this process: {_BROKEN[0]}")
         host = _host()
         host.fired.clear()
-        asserted: list[str] = []
+        stored: list[str] = []
         try:
             with warnings.catch_warnings():
                 # Python 3.12: durable calls datetime.utcfromtimestamp for every action.
-                warnings.filterwarnings("ignore", message=_UTC_WARNING, category=DeprecationWarning)
-                for (ruleset, _), fact in zip(self._rulesets, facts):
-                    asserted.append(ruleset)
+                warnings.filterwarnings("ignore", _UTC_WARNING, DeprecationWarning, r"durable\.engine\Z")
+                for ruleset, fact in zip(self.rulesets, facts):
+                    # Pessimistic: whatever escapes before the pop below (an interrupt
+                    # included) leaves the engine marked unusable.
+                    _BROKEN.append(f"interrupted while ruleset {ruleset} evaluated a referral")
                     try:
                         state = host.assert_fact(ruleset, fact)
                     except self._not_handled:
-                        continue  # no rule matched: every condition here is unknown
+                        # Impossible: the "seen" rule matches every referral. Nothing was
+                        # stored, and deleting such a session crashes: leave it, stop.
+                        raise _fail(f"ruleset {ruleset} matched nothing") from None
                     except self._observed as exc:
-                        raise DurableEngineError(f"durable backend: a previous referral's fact is still live: {exc}") from exc
-                    except PathwayError:
-                        raise
+                        raise _fail(f"a previous referral's fact is still live: {exc.message}") from None
                     except Exception as exc:
-                        raise DurableEngineError(f"durable backend: durable-rules failed on ruleset {ruleset}: {exc}") from exc
+                        raise _fail(f"durable-rules failed on ruleset {ruleset}: {exc}") from exc
+                    stored.append(ruleset)
+                    _BROKEN.pop()
                     if isinstance(state, dict) and "exception" in state:
                         raise DurableEngineError(f"durable backend: a rule action failed: {state['exception']}")
             return list(host.fired)
         finally:
             host.fired.clear()
-            _forget(host, asserted)
+            _forget(host, stored)
+
+    def live_sessions(self) -> list[str]:
+        """The rulesets still holding a session (none between referrals: for tests)."""
+        with _LOCK:
+            host = _host()
+            live = []
+            for ruleset in self.rulesets:
+                try:
+                    host.get_state(ruleset, SID)
+                except Exception as exc:
+                    if "error code: 309" not in str(exc):  # 309: no such session
+                        raise
+                else:
+                    live.append(ruleset)
+            return live
 
 
 def _forget(host: Any, rulesets: Sequence[str]) -> None:
-    """Delete the session in every ruleset that saw the referral."""
-    failures = []
+    """Delete the referral's session in every ruleset that stored its fact."""
     for ruleset in rulesets:
+        _BROKEN.append(f"interrupted while deleting the referral's state in ruleset {ruleset}")
         try:
             host.delete_state(ruleset, SID)
         except Exception as exc:
-            if "error code: 309" not in str(exc):  # 309: no session (the fact was never parsed)
-                failures.append(f"{ruleset}: {exc}")
-    if failures:
-        raise DurableEngineError("durable backend: could not delete referral state: " + "; ".join(failures))
+            raise _fail(f"could not delete the referral's state in ruleset {ruleset}: {exc}") from exc
+        _BROKEN.pop()
