@@ -125,7 +125,8 @@ def cmd_schema(args: argparse.Namespace, out: TextIO) -> int:
 
 # Front ends that add their own sub-commands: each module has
 # `register(subparsers, rules_opt, engine_opts)` and sets `func(args, out) -> int`.
-COMMAND_MODULES: tuple[str, ...] = ("pathway.web.command", "pathway.mdt.command", "pathway.audit.command")
+COMMAND_MODULES: tuple[str, ...] = ("pathway.web.command", "pathway.mdt.command", "pathway.audit.command",
+                                    "pathway.interop.command")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -55,6 +55,11 @@ class PathwaySpec(_Spec):
     version: str
     checklist: str
     description: str
+    canonical: str | None = Field(
+        None, pattern=r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s|#]*[^\s|#/]$",
+        description="base URI of the pathway's FHIR artefacts (Questionnaire, code systems); "
+                    "default urn:itb-pathway:<id>",
+    )
     seeds: str = Field(description="folder of the seed documents, relative to this file")
     disclaimer: str
     sources: list[SourceSpec] = []
@@ -276,6 +281,8 @@ class Pathway:
     sources: tuple[SourceSpec, ...]
     cases: tuple[Case, ...] = ()
     fields: dict[str, FormField] = field(default_factory=dict)
+    canonical: str | None = None
+    """Base URI of the pathway's FHIR artefacts, as set in pathway.yaml (see `pathway.interop.fhir`)."""
 
     def __post_init__(self) -> None:
         if not self.fields:
