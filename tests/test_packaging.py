@@ -58,6 +58,9 @@ def test_wheel_carries_rules_templates_seeds_and_schema(wheel: Path) -> None:
         "pathway/_data/seeds/000_db4ad87d1ed8ab18.txt",
         "pathway/_data/seeds/002_46f1345da9a237e1.txt",
         "pathway/schema/report.schema.json",
+        "pathway/_data/templates/web/form.html",
+        "pathway/web/static/app.js",
+        "pathway/web/static/app.css",
     ):
         assert name in names
     assert any(n.startswith("pathway/_data/rules/itb-cp/examples/") for n in names)

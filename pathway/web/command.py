@@ -1,8 +1,132 @@
-"""Registers the `pathway web` sub-command(s) with the CLI."""
+"""`pathway serve`: the referral form in a browser, with the checklist beside it.
+
+Binds 127.0.0.1 unless told otherwise, prints the address and opens nothing.
+The socket is bound here, before the server starts, so a port in use is a
+clean message (exit 2), and `--port 0` picks a free port and prints it.
+"""
 from __future__ import annotations
 
-from typing import Any
+import argparse
+import gc
+import ipaddress
+import os
+import socket
+import sys
+from typing import Any, TextIO
+
+from ..errors import PathwayError
+
+LOOPBACK_HINT = ("pathway serve: warning: listening beyond this machine ({host}); referral answers would cross the "
+                 "network unencrypted. Put it behind a TLS proxy with access control, or use the default 127.0.0.1.")
+
+
+class OptionError(PathwayError):
+    """A bad option or an address that cannot be used: bad input, exit 2."""
+
+    exit_code = 2
 
 
 def register(sub: Any, rules_opt: Any, engine_opts: Any) -> None:
-    """Filled in by the web front end."""
+    """Adds `serve` to the `pathway` command."""
+    p = sub.add_parser("serve", help="the referral form in a browser, the checklist beside it (http://127.0.0.1:8000)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="worker processes sharing the port (default: 1)")
+    p.add_argument("--log-level", choices=("critical", "error", "warning", "info", "debug"), default="info",
+                   help="server log level (default: info; request lines never include what was typed)")
+    rules_opt(p)
+    engine_opts(p)
+    p.set_defaults(func=cmd_serve)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening-ready socket, or a clear `PathwayError` (port in use, unknown address)."""
+    if not 0 <= port <= 65535:
+        raise OptionError(f"--port must be from 0 to 65535, not {port}")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP, not 0: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say they are TCP,
+    # and with Nagle on, each answer waits ~40 ms for the client's delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OptionError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def address(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def hosts_for(host: str) -> list[str] | None:
+    """On loopback, answer only requests addressed to loopback names (no DNS rebinding); else any."""
+    return ["127.0.0.1", "localhost", "[::1]", "::1"] if is_loopback(host) else None
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    from .app import create_app
+    from .logs import log_config
+
+    if args.workers < 1:
+        raise OptionError(f"--workers must be 1 or more, not {args.workers}")
+    app = create_app(args.rules, engine=args.engine, cross=args.cross_check,  # broken rules fail here, exit 3
+                     allowed_hosts=hosts_for(args.host))
+    freeze_startup_objects()
+    sock = bind(args.host, args.port)
+    print(f"pathway serve: {address(sock)}  (Ctrl+C to stop)", file=out, flush=True)
+    if not is_loopback(args.host):
+        print(LOOPBACK_HINT.format(host=args.host), file=sys.stderr, flush=True)
+    options: dict[str, Any] = {
+        "log_config": log_config(args.log_level), "server_header": False, "proxy_headers": False,
+        "timeout_graceful_shutdown": 5,
+    }
+    if args.workers == 1:
+        server = uvicorn.Server(uvicorn.Config(app, **options))
+        try:
+            server.run(sockets=[sock])
+        except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after a clean shutdown: the normal way to stop
+            pass
+        return 0 if server.started else 1
+    # Each worker process builds its own app from the same options.
+    os.environ.update({"PATHWAY_SERVE_RULES": args.rules or "", "PATHWAY_SERVE_ENGINE": args.engine,
+                       "PATHWAY_SERVE_CROSS": "1" if args.cross_check else "", "PATHWAY_SERVE_HOST": args.host})
+    config = uvicorn.Config("pathway.web.command:app_from_environment", factory=True, workers=args.workers, **options)
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def app_from_environment() -> Any:
+    """The app for a worker process, from the options `cmd_serve` left in the environment."""
+    from .app import create_app
+
+    app = create_app(os.environ.get("PATHWAY_SERVE_RULES") or None,
+                     engine=os.environ.get("PATHWAY_SERVE_ENGINE", "python"),
+                     cross=bool(os.environ.get("PATHWAY_SERVE_CROSS")),
+                     allowed_hosts=hosts_for(os.environ.get("PATHWAY_SERVE_HOST", "127.0.0.1")))
+    freeze_startup_objects()
+    return app
+
+
+def freeze_startup_objects() -> None:
+    """The loaded pathway, templates and framework live as long as the server: keep them out of the
+    collector's way, so full collections stay short and latency stays even (p99)."""
+    gc.collect()
+    gc.freeze()

@@ -1,0 +1,169 @@
+"""The JSON API's shapes: the pathway definition it publishes and the problems it answers with.
+
+These models document the API in its OpenAPI schema. The report itself is the
+core's `Report` (the CLI's JSON, byte for byte), and the request body is the
+referral model generated from the form.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .. import __version__
+from ..conditions import Condition, describe, to_data
+from ..definition import STATUSES, Citation, FormField, Pathway
+from ..errors import Problem
+from ..referral import allowed, referral_model
+from ..report import CitationOut
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProblemOut(_Out):
+    field: str | None = Field(description="the referral field at fault, when there is one")
+    message: str = Field(description="the same message the command line gives")
+    line: int | None = Field(None, description="1-based line in the request body, when known")
+    column: int | None = Field(None, description="1-based column in the request body, when known")
+
+
+class ProblemsOut(_Out):
+    detail: str
+    problems: list[ProblemOut]
+
+
+class DetailOut(_Out):
+    detail: str
+
+
+class OptionOut(_Out):
+    value: str
+    label: str
+    exclusive: bool
+
+
+class FieldOut(_Out):
+    id: str
+    type: str
+    label: str
+    section: str
+    help: str | None
+    required: bool
+    allowed: str = Field(description="what the field may hold, in words")
+    options: list[OptionOut]
+    min: float | None
+    max: float | None
+    unit: str | None
+    max_length: int | None
+    shown_when: dict[str, Any] | None = Field(description="condition (the rules' language) under which it is asked")
+    shown_when_text: str | None
+    source: str | None
+
+
+class FormSectionOut(_Out):
+    id: str
+    title: str
+    description: str | None
+    fields: list[str]
+
+
+class ChecklistSectionOut(_Out):
+    id: str
+    title: str
+    description: str | None
+
+
+class DiscussionPointOut(_Out):
+    id: str
+    text: str
+    when: dict[str, Any] | None
+    when_text: str | None
+    when_status: list[str]
+
+
+class ItemDefinitionOut(_Out):
+    id: str
+    section: str
+    title: str
+    holds: dict[str, Any]
+    holds_text: str
+    applies_when: dict[str, Any] | None
+    applies_when_text: str | None
+    citations: list[CitationOut]
+    discussion: list[DiscussionPointOut]
+    source: str | None
+
+
+class PathwayOut(_Out):
+    id: str
+    title: str
+    version: str
+    checklist: str
+    description: str
+    disclaimer: str
+    rules_sha256: str
+    app_version: str
+    statuses: list[str]
+    sections: list[ChecklistSectionOut]
+    form: list[FormSectionOut]
+    fields: list[FieldOut]
+    items: list[ItemDefinitionOut]
+
+
+def problems_out(problems: list[Problem]) -> ProblemsOut:
+    count = len(problems)
+    return ProblemsOut(
+        detail=f"the referral is not valid: {count} problem{'s' if count != 1 else ''}",
+        problems=[ProblemOut(field=p.field, message=p.message, line=p.line, column=p.col) for p in problems],
+    )
+
+
+def _cond(cond: Condition | None) -> dict[str, Any] | None:
+    return to_data(cond) if cond is not None else None
+
+
+def _cite(c: Citation) -> CitationOut:
+    return CitationOut(source=c.source, title=c.title, quote=c.quote, reference=c.reference)
+
+
+def _field(f: FormField) -> FieldOut:
+    return FieldOut(
+        id=f.id, type=f.type, label=f.label, section=f.section, help=f.help, required=f.required, allowed=allowed(f),
+        options=[OptionOut(value=o.value, label=o.label, exclusive=o.exclusive) for o in f.options],
+        min=f.min, max=f.max, unit=f.unit, max_length=f.max_length, shown_when=_cond(f.shown_when),
+        shown_when_text=describe(f.shown_when) if f.shown_when else None, source=f.source,
+    )
+
+
+def pathway_out(pathway: Pathway) -> PathwayOut:
+    """The whole definition a client needs to build its own form or read a report."""
+    return PathwayOut(
+        id=pathway.id, title=pathway.title, version=pathway.version, checklist=pathway.checklist,
+        description=pathway.description, disclaimer=pathway.disclaimer, rules_sha256=pathway.rules_sha256,
+        app_version=__version__, statuses=list(STATUSES),
+        sections=[ChecklistSectionOut(id=s.id, title=s.title, description=s.description) for s in pathway.sections],
+        form=[FormSectionOut(id=s.id, title=s.title, description=s.description, fields=[f.id for f in s.fields])
+              for s in pathway.form],
+        fields=[_field(f) for f in pathway.fields.values()],
+        items=[ItemDefinitionOut(
+            id=i.id, section=i.section, title=i.title, holds=to_data(i.holds), holds_text=describe(i.holds),
+            applies_when=_cond(i.applies_when),
+            applies_when_text=describe(i.applies_when) if i.applies_when else None,
+            citations=[_cite(c) for c in i.citations],
+            discussion=[DiscussionPointOut(id=d.id, text=d.text, when=_cond(d.when),
+                                           when_text=describe(d.when) if d.when else None,
+                                           when_status=list(d.when_status)) for d in i.discussion],
+            source=i.source,
+        ) for i in pathway.items],
+    )
+
+
+def referral_schema(pathway: Pathway) -> dict[str, Any]:
+    """The JSON Schema of a referral for this pathway's form (the request body of POST /api/check)."""
+    schema = referral_model(tuple(pathway.fields.values())).model_json_schema()
+    schema["title"] = "Referral"
+    schema["description"] = (f"One referral for pathway {pathway.id} {pathway.version}: field id to value. "
+                             "Absent, null, 'unknown', '' and [] all mean the referral does not say.")
+    return schema

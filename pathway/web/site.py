@@ -1,0 +1,104 @@
+"""What the web handlers share: one loaded pathway, the clock, and the core's validate and check.
+
+Handlers stay thin: they read a request, call one method here, and answer.
+Nothing here evaluates a referral itself: validation is `referral.validate`
+(the CLI's messages) and evaluation is `service.check`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from fastapi.responses import HTMLResponse
+
+from ..backends import get_evaluator
+from ..definition import Pathway
+from ..errors import Problem
+from ..referral import Values, validate
+from ..report import Report
+from ..service import backends_for, check
+from ..yamlsrc import Located
+from .formdata import Answers
+from .pages import FormState, Pages, plain_message
+
+Clock = Callable[[], dt.datetime]
+PREVIEW_ID = "preview"
+"""Stands in for a required answer not yet given, so the checklist can be shown while the form is filled in."""
+
+
+def is_required_missing(problem: Problem) -> bool:
+    return problem.message.startswith("missing required field")
+
+
+class Site:
+    """One pathway served: validation, evaluation and the form page, shared by every handler."""
+
+    def __init__(self, pathway: Pathway, clock: Clock, engine: str = "python", cross: bool = False) -> None:
+        self.pathway = pathway
+        self.fields = pathway.fields
+        self.field_tuple = tuple(pathway.fields.values())
+        self.clock = clock
+        self.engine = engine
+        self.cross = cross
+        self.pages = Pages(pathway)
+        for name in backends_for(engine, cross):  # compiled now: a backend missing here fails at start, not per request
+            get_evaluator(name, pathway)
+
+    def validate(self, data: Any, doc: Located | None = None) -> tuple[Values | None, list[Problem]]:
+        return validate(data, self.field_tuple, doc or Located("form", data))
+
+    def report(self, values: Mapping[str, Any]) -> Report:
+        return check(self.pathway, values, at=self.clock(), engine=self.engine, cross=self.cross)
+
+    def preview(self, data: Mapping[str, Any]) -> tuple[Report, list[Problem], int]:
+        """The checklist for what can be read so far: answers with problems are left out (as unknown)."""
+        values, problems = self.validate(dict(data))
+        if values is None:
+            bad = {p.field for p in problems if p.field and not is_required_missing(p)}
+            readable = {k: v for k, v in data.items() if k not in bad and k in self.fields}
+            for f in self.field_tuple:
+                if f.required and f.type in ("text", "longtext") and not readable.get(f.id):
+                    readable[f.id] = PREVIEW_ID
+            values, _ = self.validate(readable)
+            if values is None:  # a required field of another type, say: show the blank checklist
+                values = {f.id: (PREVIEW_ID if f.required else None) for f in self.field_tuple}
+            return self.report(values), problems, len(bad)
+        return self.report(values), [], 0
+
+    def field_errors(self, problems: list[Problem], *, required: bool) -> dict[str, list[str]]:
+        """Messages to show beside each field (a required answer left empty only when `required`)."""
+        out: dict[str, list[str]] = {}
+        for p in problems:
+            if p.field in self.fields and (required or not is_required_missing(p)):
+                out.setdefault(p.field, []).append(plain_message(p, self.fields))
+        return out
+
+    def form_page(
+        self, answers: Answers, problems: list[Problem], data: Mapping[str, Any], *, status: int = 200,
+        required: bool = True, notice: str | None = None, file_errors: list[str] | None = None,
+        located: bool = False,
+    ) -> HTMLResponse:
+        """The form with these answers, a message beside each field at fault and the checklist beside it."""
+        report, _, left_out = self.preview(data)
+        errors = self.field_errors(problems, required=required)
+        summary: list[tuple[str, str]] = []
+        for p in problems:
+            if not required and is_required_missing(p):
+                continue
+            if located:
+                text = str(p)
+            elif p.field in self.fields:
+                text = f"{self.fields[p.field].label}: {plain_message(p, self.fields)}"
+            else:
+                text = p.message
+            summary.append((self.pages.anchor(p.field), text))
+        summary.extend(("saved-file", e) for e in file_errors or [])
+        state = FormState(answers=answers, errors=errors, summary=summary, file_errors=file_errors or [],
+                          notice=notice, left_out=left_out)
+        return HTMLResponse(self.pages.form(state, report), status_code=status)
+
+    def summary_text(self, report: Report) -> str:
+        s = report.summary
+        return (f"Met {s.met}, not met {s.not_met}, missing {s.missing}, not applicable {s.not_applicable}; "
+                f"{s.documented} of {s.applicable} applicable items documented.")

@@ -1,0 +1,245 @@
+/* The referral form's live behaviour. Without this script the form still works: every question is
+   shown and the buttons submit to the server. With it: dependent questions appear only when they
+   apply, and the checklist beside the form updates as the clinician answers. */
+(function () {
+  "use strict";
+
+  var form = document.getElementById("referral-form");
+  var panel = document.getElementById("panel");
+  var live = document.getElementById("live-status");
+  if (!form || !panel) { return; }
+
+  var DEBOUNCE_MS = 250;
+  var timer = null;
+  var inFlight = null;
+
+  /* ---- reading answers: unknown (null) when unanswered, as the server does ---- */
+
+  function fieldBox(id) { return document.getElementById("field-" + id); }
+
+  function answer(id) {
+    var box = fieldBox(id);
+    if (!box || box.hidden) { return null; }
+    var type = box.getAttribute("data-type");
+    var controls = form.elements.namedItem(id);
+    if (type === "multichoice") {
+      var chosen = [];
+      box.querySelectorAll("input[type=checkbox]").forEach(function (el) { if (el.checked) { chosen.push(el.value); } });
+      return chosen.length ? chosen : null;
+    }
+    var value = "";
+    if (type === "tristate" || type === "choice") {
+      var picked = box.querySelector("input[type=radio]:checked");
+      var select = box.querySelector("select");
+      value = picked ? picked.value : (select ? select.value : "");
+    } else if (controls && "value" in controls) {
+      value = controls.value;
+    }
+    value = (value || "").trim();
+    if (value === "" || value.toLowerCase() === "unknown") { return null; }
+    if (type === "number") { var n = Number(value); return isNaN(n) ? null : n; }
+    return value;
+  }
+
+  /* ---- three-valued (Kleene) conditions, the same language as the pathway's rules ---- */
+
+  function evaluate(c) {
+    var results, i;
+    if (c.all) {
+      results = c.all.map(evaluate);
+      if (results.indexOf(false) >= 0) { return false; }
+      return results.indexOf(null) >= 0 ? null : true;
+    }
+    if (c.any) {
+      results = c.any.map(evaluate);
+      if (results.indexOf(true) >= 0) { return true; }
+      return results.indexOf(null) >= 0 ? null : false;
+    }
+    if (c.not) { var r = evaluate(c.not); return r === null ? null : !r; }
+    var v = answer(c.field);
+    if (v === null) { return null; }
+    if (c["in"]) { return c["in"].indexOf(v) >= 0; }
+    if ("lt" in c) { return v < c.lt; }
+    if ("le" in c) { return v <= c.le; }
+    if ("gt" in c) { return v > c.gt; }
+    if ("ge" in c) { return v >= c.ge; }
+    if (c.contains_any) {
+      for (i = 0; i < c.contains_any.length; i++) { if (v.indexOf(c.contains_any[i]) >= 0) { return true; } }
+      return false;
+    }
+    if (c.contains_all) {
+      for (i = 0; i < c.contains_all.length; i++) { if (v.indexOf(c.contains_all[i]) < 0) { return false; } }
+      return true;
+    }
+    return true; /* answered */
+  }
+
+  var dependents = Array.prototype.slice.call(form.querySelectorAll("[data-shown-when]")).map(function (box) {
+    return { box: box, when: JSON.parse(box.getAttribute("data-shown-when")) };
+  });
+
+  /* A hidden question is disabled too, so its answer is not sent (it is kept, and returns with it). */
+  function applyDependencies() {
+    for (var round = 0; round <= dependents.length; round++) {
+      var changed = false;
+      dependents.forEach(function (d) {
+        var show = evaluate(d.when) === true;
+        if (d.box.hidden === show) {
+          d.box.hidden = !show;
+          d.box.querySelectorAll("input, select, textarea").forEach(function (el) { el.disabled = !show; });
+          changed = true;
+        }
+      });
+      if (!changed) { break; }
+    }
+  }
+
+  dependents.forEach(function (d) {
+    var note = d.box.querySelector(".when");
+    if (note) { note.hidden = true; }
+  });
+
+  /* ---- "none" and the like cannot be combined with other choices ---- */
+
+  form.addEventListener("change", function (event) {
+    var el = event.target;
+    if (el.type !== "checkbox" || !el.checked) { return; }
+    var box = el.closest(".field");
+    box.querySelectorAll("input[type=checkbox]").forEach(function (other) {
+      if (other === el) { return; }
+      if (el.hasAttribute("data-exclusive") || other.hasAttribute("data-exclusive")) { other.checked = false; }
+    });
+  });
+
+  /* ---- messages beside the fields ---- */
+
+  var serverErrors = {};
+  var triedToSubmit = false;
+
+  function showError(id, message) {
+    var box = fieldBox(id);
+    var slot = document.getElementById("err-" + id);
+    if (!box || !slot) { return; }
+    slot.textContent = message || "";
+    box.classList.toggle("invalid", Boolean(message));
+    var first = box.querySelector("input, select, textarea");
+    box.querySelectorAll("input, select, textarea").forEach(function (el) {
+      if (message && el === first) { el.setAttribute("aria-invalid", "true"); } else { el.removeAttribute("aria-invalid"); }
+    });
+  }
+
+  /* What the browser knows without asking: a number it could not read, and (once a report or a
+     download was asked for) a required answer left empty. */
+  function clientErrors() {
+    var errors = {};
+    form.querySelectorAll("input[type=number]").forEach(function (el) {
+      if (!el.disabled && el.validity && el.validity.badInput) { errors[el.name] = "This is not a number."; }
+    });
+    if (triedToSubmit) {
+      form.querySelectorAll("[aria-required=true]").forEach(function (el) {
+        if (!el.disabled && !el.value.trim()) { errors[el.name] = "This is required: it cannot be left empty."; }
+      });
+    }
+    return errors;
+  }
+
+  /* Shows every current message, clears the rest; returns the field ids at fault, in form order.
+     While the answers are newer than the server's last look at them, only the browser's own
+     findings count: the server checks the submission itself. */
+  function showErrors() {
+    var stale = timer !== null || inFlight !== null;
+    var errors = Object.assign({}, stale ? {} : serverErrors, clientErrors());
+    var ids = [];
+    form.querySelectorAll("[data-field]").forEach(function (box) {
+      var id = box.getAttribute("data-field");
+      showError(id, errors[id] || "");
+      if (errors[id]) { ids.push(id); }
+    });
+    return ids;
+  }
+
+  /* ---- the live checklist ---- */
+
+  function formBody() {
+    var body = new URLSearchParams();
+    new FormData(form).forEach(function (value, name) {
+      if (typeof value === "string") { body.append(name, value); }
+    });
+    return body;
+  }
+
+  function refresh() {
+    timer = null;
+    if (inFlight) { inFlight.abort(); }
+    var controller = new AbortController();
+    inFlight = controller;
+    fetch("/preview", { method: "POST", body: formBody(), signal: controller.signal,
+                        headers: { "Accept": "application/json" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("preview failed: " + response.status); }
+        return response.json();
+      })
+      .then(function (data) {
+        if (inFlight !== controller) { return; }
+        inFlight = null;
+        panel.innerHTML = data.panel;
+        panel.setAttribute("data-updated", String(Date.now()));
+        live.textContent = "Checklist updated. " + data.summary;
+        serverErrors = data.errors || {};
+        showErrors();
+      })
+      .catch(function (err) {
+        if (err && err.name === "AbortError") { return; }
+        if (inFlight === controller) { inFlight = null; }
+        live.textContent = "The checklist could not be updated; use Update the checklist.";
+      });
+  }
+
+  function schedule() {
+    applyDependencies();
+    if (timer) { clearTimeout(timer); }
+    timer = setTimeout(refresh, DEBOUNCE_MS);
+  }
+
+  form.addEventListener("input", schedule);
+  form.addEventListener("change", schedule);
+
+  /* ---- submitting: catch what can be caught here, the server checks everything again ---- */
+
+  /* On the click, before the browser opens a tab for the report: a cancelled click submits nothing. */
+  form.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("button[type=submit]") : null;
+    if (!button || button.id === "btn-open") { return; }
+    if (button.id === "btn-update") {
+      event.preventDefault();
+      refresh();
+      return;
+    }
+    triedToSubmit = true;
+    var ids = showErrors();
+    if (ids.length) {
+      event.preventDefault();
+      var target = fieldBox(ids[0]).querySelector("input, select, textarea");
+      if (target) { target.focus(); }
+      live.textContent = ids.length + (ids.length === 1 ? " answer needs" : " answers need") + " correcting first.";
+    }
+  });
+
+  /* Enter in a text field submits with the first button, "Update the checklist": here, no reload. */
+  form.addEventListener("submit", function (event) {
+    if (event.submitter && event.submitter.id === "btn-update") {
+      event.preventDefault();
+      refresh();
+    }
+  });
+
+  window.addEventListener("pageshow", function () { applyDependencies(); });
+  applyDependencies();
+  var summary = document.getElementById("error-summary");
+  if (summary) {
+    triedToSubmit = true; /* the server already asked for the required answers */
+    summary.focus();
+  } else {
+    refresh();
+  }
+})();

@@ -1,0 +1,78 @@
+"""`pathway serve` as a user starts it: the address printed, loopback by default, clean failures, quiet logs."""
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+from pathway.cli import build_parser
+from pathway.web.command import is_loopback
+
+from .conftest import Result, edit
+from .serving import served
+
+Run = Callable[..., Result]
+SECRET_ID = "R-SECRET-4e1b"
+SECRET_NOTE = "note-typed-7f3a"
+
+
+def test_defaults_bind_loopback_port_8000() -> None:
+    args = build_parser().parse_args(["serve"])
+    assert (args.host, args.port, args.workers, args.rules) == ("127.0.0.1", 8000, 1, None)
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.0.2.1")
+
+
+def test_a_port_in_use_is_a_clean_message(runner: Run) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = runner("serve", "--port", str(port))
+    assert r.code == 2
+    assert r.err == f"pathway: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+
+
+def test_broken_rules_stop_it_before_it_listens(runner: Run, rules_copy: Path) -> None:
+    edit(rules_copy / "form.yaml", "type: tristate\n        label: Cerebral palsy", "type: tristat\n        label: Cerebral palsy")
+    r = runner("serve", "--rules", str(rules_copy), "--port", "0")
+    assert r.code == 3
+    assert "form.yaml:" in r.err and "the pathway files are broken" in r.err
+
+
+def test_workers_must_be_positive(runner: Run) -> None:
+    r = runner("serve", "--workers", "0")
+    assert (r.code, r.err) == (2, "pathway: --workers must be 1 or more, not 0\n")
+
+
+def _request(url: str, method: str, path: str, body: bytes = b"", kind: str = "") -> int:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
+    conn.request(method, path, body=body or None, headers={"content-type": kind} if kind else {})
+    status = conn.getresponse().status
+    conn.close()
+    return status
+
+
+def test_the_server_answers_and_logs_nothing_typed() -> None:
+    with served() as server:
+        good = json.dumps({"referral_id": SECRET_ID, "notes": SECRET_NOTE}).encode()
+        bad = json.dumps({"referral_id": SECRET_ID, "age_years": SECRET_NOTE}).encode()
+        form = urlencode({"referral_id": SECRET_ID, "notes": SECRET_NOTE, "age_years": SECRET_NOTE}).encode()
+        assert _request(server.url, "POST", "/api/check", good, "application/json") == 200
+        assert _request(server.url, "POST", "/api/check", bad, "application/json") == 422
+        assert _request(server.url, "POST", "/api/check", good[:-3], "application/json") == 400
+        assert _request(server.url, "POST", "/report", form, "application/x-www-form-urlencoded") == 422
+        assert _request(server.url, "POST", "/preview", form, "application/x-www-form-urlencoded") == 200
+        assert _request(server.url, "GET", f"/?referral_id={SECRET_ID}") == 200
+        assert _request(server.url, "GET", "/static/app.js") == 200
+    out = server.output
+    assert out.startswith(f"pathway serve: {server.url}  (Ctrl+C to stop)\n")
+    assert '"POST /api/check HTTP/1.1" 200' in out and '"POST /api/check HTTP/1.1" 422' in out
+    assert '"GET / HTTP/1.1" 200' in out
+    assert SECRET_ID not in out and SECRET_NOTE not in out
+    assert "Traceback" not in out
+    assert server.process.returncode == 0
