@@ -8,6 +8,8 @@ gets a message naming the field and what it may be.
 from __future__ import annotations
 
 import datetime as _dt
+import math
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Annotated, Any, Literal, Optional
@@ -24,6 +26,8 @@ Values = dict[str, Any]
 """Normalised answers: tri-state 'yes'/'no', choice str, multi-choice tuple, float, ISO date str, or None."""
 
 _UNKNOWN_WORDS = {"unknown", ""}
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+"""A lone UTF-16 surrogate (JSON's "\\ud800"): not text, and no report could be written with it."""
 
 
 def _blank(value: Any) -> bool:
@@ -75,9 +79,11 @@ def _number(value: Any) -> Any:
 def _text(value: Any) -> Any:
     if value is None:
         return None
-    if isinstance(value, (dict, list, bool)):
-        raise PydanticCustomError("text", "not text")
+    if isinstance(value, (dict, list, bool)) or (isinstance(value, float) and not math.isfinite(value)):
+        raise PydanticCustomError("text", "not text")  # nan/inf would show as a referral id of 'nan'
     text = str(value).strip()
+    if _SURROGATE.search(text):
+        raise PydanticCustomError("text_unicode", "not valid Unicode text")
     return text or None
 
 
@@ -184,6 +190,8 @@ def _message(fields: Mapping[str, FormField], err: Mapping[str, Any]) -> tuple[s
     kind = err["type"]
     if kind == "extra_forbidden":
         return f"unknown field '{name}'{did_you_mean(name, fields)}", name, True
+    if name not in fields:  # about the mapping itself: a key that is not valid Unicode text ("\\ud800")
+        return "a field id is not valid Unicode text" if kind == "string_unicode" else err["msg"], None, False
     field = fields[name]
     if kind == "missing":
         what = f" ({field.help})" if field.help else ""
@@ -201,6 +209,8 @@ def _message(fields: Mapping[str, FormField], err: Mapping[str, Any]) -> tuple[s
         return f"missing required field '{name}' (it is empty)", name, False
     if kind == "string_too_long":
         return f"field '{name}' is too long; allowed: {allowed(field)}", name, False
+    if kind == "text_unicode":
+        return f"field '{name}': {_show(value)} is not valid Unicode text (a lone surrogate)", name, False
     if field.type == "number":
         return f"field '{name}': {_show(value)} is not a number; allowed: {allowed(field)}", name, False
     if field.type == "tristate":

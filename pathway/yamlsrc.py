@@ -6,6 +6,11 @@ is `yaml.safe_load` semantics, narrowed further: aliases are refused (no
 "billion laughs"), nesting depth and document size are bounded, and only
 yes/no/true/false are booleans (YAML 1.1's on/off/y/n stay strings, so a
 tri-state answer of `on` is an error rather than a silent "yes").
+
+JSON is read as strictly: a key given twice is refused, as in YAML (RFC 8259
+leaves to each parser which one wins, so two readers could see different
+answers), and a number too long for Python to convert (over 4,300 digits)
+becomes an infinite float, which every check refuses, instead of a crash.
 """
 from __future__ import annotations
 
@@ -56,8 +61,16 @@ class _SafeLoader(yaml.SafeLoader):
                 self._depth -= 1
         return super().compose_node(parent, index)
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> Any:
+        """An integer too long to convert (Python 3.11+ refuses over 4,300 digits) is infinite, as in JSON."""
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:
+            return float("-inf") if str(node.value).lstrip().startswith("-") else float("inf")
+
 
 _SafeLoader.add_implicit_resolver("tag:yaml.org,2002:bool", _BOOL_RE, list("yYnNtTfF"))
+_SafeLoader.add_constructor("tag:yaml.org,2002:int", _SafeLoader.construct_yaml_int)
 
 
 @dataclass
@@ -140,16 +153,59 @@ def load_yaml(text: str, file: str) -> Located:
         loader.dispose()
 
 
+class DuplicateKey(ValueError):
+    """A JSON object names the same key twice."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"duplicate key '{key}'")
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
+    return out
+
+
+def _int(digits: str) -> int | float:
+    try:
+        return int(digits)
+    except ValueError:  # more digits than Python converts: too large for any field, so infinite
+        return float(digits)
+
+
+def parse_json(text: str) -> Any:
+    """`json.loads`, but a key given twice raises `DuplicateKey` and a huge integer is infinite (module docstring)."""
+    return json.loads(text, object_pairs_hook=_unique_keys, parse_int=_int)
+
+
+def duplicate_problem(text: str, file: str, exc: DuplicateKey) -> Problem:
+    """Where the repeated key is, from the YAML reader, which refuses duplicates with their position."""
+    try:
+        load_yaml(text, file)
+    except LoadFailure as failure:
+        if failure.problem.message == str(exc):
+            return failure.problem
+    return Problem(file, None, None, str(exc))
+
+
 def load_json(text: str, file: str) -> Located:
     """Parse JSON strictly, then borrow positions from the YAML reader when it agrees."""
     if len(text) > MAX_BYTES:
         raise LoadFailure(Problem(file, None, None, f"file is larger than {MAX_BYTES:,} bytes"))
     try:
-        data = json.loads(text)
+        data = parse_json(text)
     except json.JSONDecodeError as exc:
         raise LoadFailure(Problem(file, exc.lineno, exc.colno, f"not valid JSON: {exc.msg}")) from None
     except RecursionError:
         raise LoadFailure(Problem(file, None, None, "not valid JSON: nested too deeply")) from None
+    except DuplicateKey as exc:
+        raise LoadFailure(duplicate_problem(text, file, exc)) from None
     try:
         located = load_yaml(text, file)
     except LoadFailure:

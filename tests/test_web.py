@@ -365,7 +365,8 @@ def test_api_check_refuses_what_it_cannot_read(client: TestClient) -> None:
     r = client.post("/api/check", content=b"referral_id: R-1", headers={"content-type": "text/plain"})
     assert (r.status_code, r.json()) == (415, {"detail": "send the referral as application/json"})
     r = client.post("/api/check", content=b'{"referral_id": "R-\xff"}', headers={"content-type": "application/json"})
-    assert (r.status_code, r.json()) == (400, {"detail": "the request body is not UTF-8 text"})
+    assert (r.status_code, r.json()) == (400, {"detail": "the request body is not UTF-8 text", "problems": [
+        {"field": None, "message": "not UTF-8 text", "line": 1, "column": 20}]})
     r = client.post("/api/check", content=b'{"referral_id": "R-1",}', headers={"content-type": "application/json"})
     assert r.status_code == 400
     assert r.json() == {"detail": "the request body is not valid JSON", "problems": [
@@ -430,10 +431,12 @@ def test_openapi_documents_the_api(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert set(spec["paths"]) == {"/api/check", "/api/pathway"}
     op = spec["paths"]["/api/check"]["post"]
-    assert op["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Referral"}
+    assert op["requestBody"]["content"]["application/json"]["schema"] == {"anyOf": [
+        {"$ref": "#/components/schemas/Referral"}, {"$ref": "#/components/schemas/QuestionnaireResponse"}]}
     assert op["responses"]["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Report"}
     assert op["responses"]["422"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ProblemsOut"}
-    assert {"413", "415", "400"} <= set(op["responses"])
+    assert set(op["responses"]) == {"200", "400", "413", "415", "422", "500"}
+    assert op["responses"]["400"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ProblemsOut"}
     referral = spec["components"]["schemas"]["Referral"]
     assert referral["required"] == ["referral_id"] and referral["additionalProperties"] is False
     assert client.get("/docs").status_code == 404  # no page that loads scripts from elsewhere

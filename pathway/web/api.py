@@ -112,11 +112,18 @@ class PathwayOut(_Out):
     items: list[ItemDefinitionOut]
 
 
+def _printable(text: str) -> str:
+    """Messages can quote what was sent, which may hold a lone surrogate ("\\ud800") that no UTF-8 answer
+    can carry: shown as its escape instead, so that explaining a bad referral never fails."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def problems_out(problems: list[Problem]) -> ProblemsOut:
     count = len(problems)
     return ProblemsOut(
         detail=f"the referral is not valid: {count} problem{'s' if count != 1 else ''}",
-        problems=[ProblemOut(field=p.field, message=p.message, line=p.line, column=p.col) for p in problems],
+        problems=[ProblemOut(field=p.field and _printable(p.field), message=_printable(p.message), line=p.line,
+                             column=p.col) for p in problems],
     )
 
 
@@ -160,10 +167,81 @@ def pathway_out(pathway: Pathway) -> PathwayOut:
     )
 
 
+UNKNOWN_WORDS = ["unknown", ""]
+"""Answers that mean "the referral does not say", besides null, an absent field and []."""
+
+
+def _accepted(f: FormField) -> list[dict[str, Any]] | None:
+    """What a field accepts, as `pathway check` reads it; None keeps the model's own (text) schema.
+
+    The referral model validates the normalised answer (a tri-state is "yes"/"no"), so its schema alone
+    would say that true, false and "unknown" are refused, though the CLI and the API read them.
+    """
+    unknown = {"type": "string", "enum": UNKNOWN_WORDS}
+    if f.type == "tristate":
+        return [{"type": "boolean"}, {"type": "string", "enum": ["yes", "no", "true", "false", *UNKNOWN_WORDS]}]
+    if f.type == "choice":
+        return [{"type": "string", "enum": [*f.values, *UNKNOWN_WORDS]}]
+    if f.type == "multichoice":
+        listed: dict[str, Any] = {"type": "array", "items": {"type": "string", "enum": list(f.values)}}
+        exclusive = [{"if": {"contains": {"const": o.value}}, "then": {"items": {"const": o.value}}}
+                     for o in f.options if o.exclusive]
+        if exclusive:  # "none" cannot be combined with another option
+            listed["allOf"] = exclusive
+        return [listed, {"type": "string", "enum": [*f.values, *UNKNOWN_WORDS],
+                         "description": "one option alone, as a list of one"}]
+    if f.type == "number":
+        number: dict[str, Any] = {"type": "number"}
+        number |= {k: v for k, v in (("minimum", f.min), ("maximum", f.max)) if v is not None}
+        return [number, unknown]
+    if f.type == "date":
+        return [{"type": "string", "format": "date"}, unknown]
+    return None
+
+
 def referral_schema(pathway: Pathway) -> dict[str, Any]:
-    """The JSON Schema of a referral for this pathway's form (the request body of POST /api/check)."""
+    """The JSON Schema of a referral for this pathway's form (the request body of POST /api/check):
+    what the API accepts, which is what `pathway check` accepts in a referral file."""
     schema = referral_model(tuple(pathway.fields.values())).model_json_schema()
     schema["title"] = "Referral"
     schema["description"] = (f"One referral for pathway {pathway.id} {pathway.version}: field id to value. "
-                             "Absent, null, 'unknown', '' and [] all mean the referral does not say.")
+                             "Absent, null, 'unknown', '' and [] all mean the referral does not say. Surrounding "
+                             "spaces are ignored, and yes/no/true/false in any case. A key given twice is refused.")
+    for f in pathway.fields.values():
+        prop = schema["properties"][f.id]
+        accepted = _accepted(f)
+        if accepted is not None:
+            prop["anyOf"] = [*accepted, {"type": "null"}]
+        prop["description"] = " ".join(filter(None, (f.help, f"Allowed: {allowed(f)}.")))
     return schema
+
+
+def questionnaire_response_schema() -> dict[str, Any]:
+    """A FHIR R4 QuestionnaireResponse, the other body POST /api/check reads: only the parts it reads.
+
+    Each answer holds one value[x] of the item's type; the referral's rules then apply to the answers.
+    """
+    value_types: dict[str, Any] = {
+        "valueBoolean": {"type": "boolean"}, "valueDecimal": {"type": "number"}, "valueInteger": {"type": "integer"},
+        "valueDate": {"type": "string", "format": "date"}, "valueString": {"type": "string"},
+        "valueCoding": {"type": "object", "properties": {"system": {"type": "string"}, "code": {"type": "string"},
+                                                         "display": {"type": "string"}}},
+    }
+    answer = {"type": "object", "minProperties": 1, "maxProperties": 1, "properties": value_types,
+              "additionalProperties": False}
+    item = {"type": "object", "required": ["linkId"], "properties": {
+        "linkId": {"type": "string"}, "answer": {"type": "array", "items": answer},
+        "item": {"type": "array", "items": {"type": "object"}}}}
+    return {
+        "title": "QuestionnaireResponse",
+        "description": "A FHIR R4 QuestionnaireResponse to the pathway's Questionnaire (`pathway export "
+                       "questionnaire`): its answers, by linkId, are read as the referral; the referral id is the "
+                       "referral_id answer or identifier.value.",
+        "type": "object", "required": ["resourceType"],
+        "properties": {
+            "resourceType": {"const": "QuestionnaireResponse"}, "status": {"type": "string"},
+            "questionnaire": {"type": "string"},
+            "identifier": {"type": "object", "properties": {"value": {"type": "string"}}},
+            "item": {"type": "array", "items": item},
+        },
+    }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,10 @@ from ..render import render
 from ..report import Report
 from ..resources import default_pathway_dir
 from ..service import now, referral_values
-from ..yamlsrc import Located, LoadFailure, load_json, load_text
-from .api import DetailOut, PathwayOut, ProblemOut, ProblemsOut, pathway_out, problems_out, referral_schema
+from ..yamlsrc import DuplicateKey, Located, LoadFailure, duplicate_problem, load_json, load_text, parse_json
+from .api import (DetailOut, PathwayOut, ProblemOut, ProblemsOut, pathway_out, problems_out,
+                  questionnaire_response_schema, referral_schema)
+from .cds import add_cds_routes
 from .formdata import BodyError, FormData, answers_of, form_answers, media_type, parse_form, referral_data
 from .saved import referral_yaml, safe_filename_part, shown_filename
 from .security import DATA_CSP, MAX_BODY, Guard, report_csp
@@ -39,11 +42,28 @@ DOWNLOADS = {
     "yaml": ("application/yaml; charset=utf-8", "referral-{}.yaml"),
 }
 API_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ProblemsOut, "description": "the body is not UTF-8 JSON"},
+    400: {"model": ProblemsOut, "description": "the body is not UTF-8 JSON (where it stops being so, when known)"},
     413: {"model": DetailOut, "description": "the body is larger than the limit"},
     415: {"model": DetailOut, "description": "the body is not application/json"},
-    422: {"model": ProblemsOut, "description": "the referral is not valid: every problem, with the CLI's messages"},
+    422: {"model": ProblemsOut, "description": "the referral is not valid (a key given twice included): every "
+                                               "problem, with the CLI's messages"},
+    500: {"model": DetailOut, "description": "no report: under --cross-check the two engines disagreed (named), "
+                                             "or an internal error"},
 }
+
+
+def _unreadable(detail: str, problem: ProblemOut) -> Response:
+    """A 400: every one has the documented shape, `detail` and the problem located where possible."""
+    out = ProblemsOut(detail=detail, problems=[problem])
+    return Response(out.model_dump_json(), status_code=400, media_type="application/json")
+
+
+def _not_utf8(body: bytes, exc: UnicodeDecodeError) -> ProblemOut:
+    """Line and column (in characters) of the first byte that is not UTF-8: the bytes before it decode."""
+    before = body[: exc.start].decode("utf-8")
+    line_start = before.rfind("\n") + 1
+    return ProblemOut(field=None, message="not UTF-8 text", line=before.count("\n") + 1,
+                      column=len(before) - line_start + 1)
 
 
 def _no_telemetry() -> dict[str, Any]:
@@ -187,10 +207,10 @@ def create_app(
 
     @app.post(
         "/api/check", response_model=Report, responses=API_ERRORS, summary="The checklist report for one referral",
-        description="Takes one referral as JSON (field id to value, the ids of the pathway's form) and returns "
-                    "the report exactly as `pathway check --format json` writes it.",
-        openapi_extra={"requestBody": {"required": True, "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/Referral"}}}}},
+        description="Takes one referral as JSON (field id to value, the ids of the pathway's form, or a FHIR "
+                    "QuestionnaireResponse) and returns the report exactly as `pathway check --format json` writes it.",
+        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"anyOf": [
+            {"$ref": "#/components/schemas/Referral"}, {"$ref": "#/components/schemas/QuestionnaireResponse"}]}}}}},
     )
     async def api_check(request: Request) -> Response:
         if media_type(request.headers.get("content-type")) != "application/json":
@@ -198,15 +218,19 @@ def create_app(
         body = await request.body()
         try:
             text = body.decode("utf-8")
-            data = json.loads(text)
-        except UnicodeDecodeError:
-            return JSONResponse({"detail": "the request body is not UTF-8 text"}, status_code=400)
+        except UnicodeDecodeError as exc:
+            return _unreadable("the request body is not UTF-8 text", _not_utf8(body, exc))
+        try:
+            data = parse_json(text)  # the CLI's JSON reading: a key given twice is refused, as in YAML
         except json.JSONDecodeError as exc:
-            out = ProblemsOut(detail="the request body is not valid JSON", problems=[
-                ProblemOut(field=None, message=f"not valid JSON: {exc.msg}", line=exc.lineno, column=exc.colno)])
-            return Response(out.model_dump_json(), status_code=400, media_type="application/json")
+            return _unreadable("the request body is not valid JSON", ProblemOut(
+                field=None, message=f"not valid JSON: {exc.msg}", line=exc.lineno, column=exc.colno))
         except RecursionError:
-            return JSONResponse({"detail": "the request body is nested too deeply"}, status_code=400)
+            return _unreadable("the request body is nested too deeply",
+                               ProblemOut(field=None, message="not valid JSON: nested too deeply"))
+        except DuplicateKey as exc:  # valid JSON, but which answer was meant cannot be known
+            problem = replace(duplicate_problem(text, "request", exc), field=exc.key if exc.key in site.fields else None)
+            return Response(problems_out([problem]).model_dump_json(), status_code=422, media_type="application/json")
         try:
             values = referral_values(site.pathway, Located("request", data))
         except InputError:
@@ -226,6 +250,7 @@ def create_app(
     async def api_pathway() -> Response:
         return Response(definition, media_type="application/json")
 
+    add_cds_routes(app, site)  # CDS Hooks: GET /cds-services, POST /cds-services/{id} (pathway/web/cds.py)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(Guard, max_body=max_body)
     if allowed_hosts is not None:
@@ -234,7 +259,9 @@ def create_app(
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-            schema.setdefault("components", {}).setdefault("schemas", {})["Referral"] = referral_schema(pathway)
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components["Referral"] = referral_schema(pathway)
+            components["QuestionnaireResponse"] = questionnaire_response_schema()
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -63,13 +63,18 @@ def report_csp(html: str) -> str:
 
 
 def _is_api(scope: Scope) -> bool:
-    return str(scope.get("path", "")).startswith("/api/")
+    """The JSON API and the CDS Hooks service: their callers read JSON, not a page."""
+    path = str(scope.get("path", ""))
+    return path.startswith("/api/") or path == "/cds-services" or path.startswith("/cds-services/")
 
 
 async def _answer(scope: Scope, send: Send, status: int, message: str) -> None:
     """A small error response: JSON for the API, a plain page for the browser."""
     if _is_api(scope) or scope.get("path") == "/openapi.json":
-        body = json.dumps({"detail": message}).encode("utf-8")
+        payload: dict[str, Any] = {"detail": message}
+        if status == 400:  # the API documents every 400 with a list of problems (none to locate here)
+            payload["problems"] = []
+        body = json.dumps(payload).encode("utf-8")
         kind = b"application/json"
     else:
         body = (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{status}</title></head>"
