@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -178,6 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM unwinds like Ctrl+C, so partly written outputs are removed, never left behind."""
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
     """Run one command; bad input becomes a message and an exit code, never a traceback."""
     out = stdout or sys.stdout
@@ -201,5 +207,6 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
 
 
 def main_entry() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (and `python -m pathway`): SIGTERM unwinds like Ctrl+C."""
+    signal.signal(signal.SIGTERM, _terminate)
     sys.exit(main())
