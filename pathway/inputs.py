@@ -16,6 +16,7 @@ import io
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -99,16 +100,19 @@ def read_file(path: Path, pathway: Pathway) -> Iterator[Record]:
 
 def _jsonl(text: str, name: str) -> Iterator[Record]:
     for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        source = f"{name}:{number}"
-        try:
-            doc = load_json(line, name)
-        except LoadFailure as exc:
-            p = exc.problem
-            yield _failed(source, Problem(name, number, p.col, p.message))
-            continue
-        yield Record(source, _shifted(doc, number - 1))
+        if line.strip():
+            yield jsonl_record(line, name, number)
+
+
+def jsonl_record(line: str, name: str, number: int) -> Record:
+    """One non-blank JSONL line as a record (also used to re-read single lines exactly)."""
+    source = f"{name}:{number}"
+    try:
+        doc = load_json(line, name)
+    except LoadFailure as exc:
+        p = exc.problem
+        return _failed(source, Problem(name, number, p.col, p.message))
+    return Record(source, _shifted(doc, number - 1))
 
 
 def _shifted(doc: Located, lines: int) -> Located:
@@ -124,25 +128,22 @@ def csv_row(header: list[str], row: list[str], pathway: Pathway) -> tuple[dict[s
     data: dict[str, Any] = {}
     columns: dict[str, int] = {}
     checked: dict[str, list[str]] = {}
-    for index, (column, cell) in enumerate(zip(header, row), start=1):
-        column = column.strip()
-        if column in REDCAP_COLUMNS or _REDCAP_COMPLETE.match(column) and column not in pathway.fields:
+    for index, ((column, fid, code, multi), cell) in enumerate(zip(header_plan(tuple(header), pathway), row), start=1):
+        if column is None:
             continue
-        box = CHECKBOX.match(column)
-        if box and box.group("field") in pathway.fields:
-            fid = box.group("field")
+        if fid is not None and code is not None:
             columns.setdefault(fid, index)
             checked.setdefault(fid, [])
             if cell.strip() == "1":
-                checked[fid].append(box.group("code"))
+                checked[fid].append(code)
             elif cell.strip() not in ("", "0"):
-                data[column] = cell  # reported as an unknown field with the bad cell
+                data[column] = cell  # reported as an unknown field, located at the bad cell
+                columns[column] = index
             continue
         value = cell.strip()
         if value == "":
             continue
-        field = pathway.fields.get(column)
-        if field is not None and field.type == "multichoice":
+        if multi:
             data[column] = [v.strip() for v in value.split("|") if v.strip()]
         else:
             data[column] = value
@@ -151,6 +152,25 @@ def csv_row(header: list[str], row: list[str], pathway: Pathway) -> tuple[dict[s
         if codes:
             data[fid] = codes
     return data, columns
+
+
+@lru_cache(maxsize=64)
+def header_plan(header: tuple[str, ...], pathway: Pathway) -> tuple[tuple[str | None, str | None, str | None, bool], ...]:
+    """What each column is, worked out once per header: (column or None to skip it,
+    checkbox field, checkbox code, is a multi-choice field). Also read by the columnar audit."""
+    plan: list[tuple[str | None, str | None, str | None, bool]] = []
+    for column in header:
+        column = column.strip()
+        if column in REDCAP_COLUMNS or _REDCAP_COMPLETE.match(column) and column not in pathway.fields:
+            plan.append((None, None, None, False))
+            continue
+        box = CHECKBOX.match(column)
+        if box and box.group("field") in pathway.fields:
+            plan.append((column, box.group("field"), box.group("code"), False))
+            continue
+        field = pathway.fields.get(column)
+        plan.append((column, None, None, field is not None and field.type == "multichoice"))
+    return tuple(plan)
 
 
 def _csv(text: str, name: str, pathway: Pathway) -> Iterator[Record]:
@@ -170,15 +190,20 @@ def _csv(text: str, name: str, pathway: Pathway) -> Iterator[Record]:
         except csv.Error as exc:
             yield _failed(f"{name}:{reader.line_num}", Problem(name, reader.line_num, None, f"not valid CSV: {exc}"))
             continue
-        line = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        source = f"{name}:{line}"
-        if len(row) > len(header):
-            yield _failed(source, Problem(name, line, None,
-                                          f"row has {len(row)} cells but the header has {len(header)} columns"))
-            continue
-        data, columns = csv_row(header, row, pathway)
-        doc = Located(name, data, {(): (line, 1)} | {(f,): (line, c) for f, c in columns.items()},
-                      {(f,): (line, c) for f, c in columns.items()})
-        yield Record(source, doc)
+        record = csv_record(header, row, name, reader.line_num, pathway)
+        if record is not None:
+            yield record
+
+
+def csv_record(header: list[str], row: list[str], name: str, line: int, pathway: Pathway) -> Record | None:
+    """One CSV row (ending on `line`) as a record; None for a blank row, which is not a record."""
+    if not any(cell.strip() for cell in row):
+        return None
+    source = f"{name}:{line}"
+    if len(row) > len(header):
+        return _failed(source, Problem(name, line, None,
+                                       f"row has {len(row)} cells but the header has {len(header)} columns"))
+    data, columns = csv_row(header, row, pathway)
+    doc = Located(name, data, {(): (line, 1)} | {(f,): (line, c) for f, c in columns.items()},
+                  {(f,): (line, c) for f, c in columns.items()})
+    return Record(source, doc)

@@ -1,0 +1,175 @@
+"""`pathway audit` throughput and peak memory, beside the floor of merely parsing the same file.
+
+For each N (default 100,000 and 1,000,000) a deterministic set of synthetic
+referrals (benchmarks/synth.py, ~3% deliberately invalid) is written once as
+JSONL and as CSV and cached in a work folder. Then, in the same run and each
+in a fresh process:
+
+- the floor: Polars reads the whole file with the audit's reader settings
+  (every column as a string), on all cores, and nothing else;
+- the audit, end to end as a user runs it (`pathway audit FILE -o audit.html
+  --csv statuses.csv --jobs J`), including interpreter start-up, the page and
+  the status matrix.
+
+Wall time and peak resident memory, summed over the audit's processes
+(sampled from /proc every 20 ms; Linux). Prints a table; asserts nothing.
+
+    python benchmarks/bench_audit.py [--n 100000 1000000] [--jobs 1 2] [--work DIR] [--rejects]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import synth  # noqa: E402
+
+from pathway.loader import load_pathway  # noqa: E402
+from pathway.resources import default_pathway_dir  # noqa: E402
+
+SEED = 1
+INVALID = 0.03
+BLOCK = 100_000
+
+FLOOR = """
+import sys, time
+import polars as pl
+from pathway.loader import load_pathway
+path, rules = sys.argv[1], sys.argv[2]
+schema = {f: pl.String for f in load_pathway(rules).fields}
+start = time.perf_counter()
+if path.endswith(".jsonl"):
+    frame = pl.read_ndjson(path, schema=schema)
+else:
+    frame = pl.read_csv(path, infer_schema=False, quote_char=None)
+print(time.perf_counter() - start, frame.height)
+"""
+
+
+def _block(args: tuple[int, int, str, str]) -> None:
+    """One block of referrals, with its own seed, as JSONL and CSV part files."""
+    index, n, jsonl, csv_path = args
+    pathway = load_pathway(default_pathway_dir())
+    records = synth.referrals(n, seed=SEED * 1000 + index, invalid_rate=INVALID, pathway=pathway)
+    synth.write_both(records, Path(jsonl), Path(csv_path), pathway)
+
+
+def generate(n: int, work: Path) -> tuple[Path, Path]:
+    """The N referrals as JSONL and CSV, made once (in blocks, on all cores) and cached."""
+    sha = load_pathway(default_pathway_dir()).rules_sha256[:12]
+    jsonl, csv_path = work / f"referrals-{n}-{sha}.jsonl", work / f"referrals-{n}-{sha}.csv"
+    if jsonl.exists() and csv_path.exists():
+        return jsonl, csv_path
+    started = time.perf_counter()
+    blocks = [(k, min(BLOCK, n - k * BLOCK), str(work / f".part{k}.jsonl"), str(work / f".part{k}.csv"))
+              for k in range((n + BLOCK - 1) // BLOCK)]
+    with ProcessPoolExecutor() as pool:
+        list(pool.map(_block, blocks))
+    for target, column in ((jsonl, 2), (csv_path, 3)):
+        tmp = target.with_name(target.name + ".part")
+        with tmp.open("wb") as out:
+            for k, block in enumerate(blocks):
+                part = Path(block[column])
+                with part.open("rb") as f:
+                    if column == 3 and k:
+                        f.readline()  # the CSV header once
+                    while chunk := f.read(1 << 24):
+                        out.write(chunk)
+                part.unlink()
+        tmp.replace(target)
+    print(f"generated {n:,} referrals in {time.perf_counter() - started:.0f} s: {jsonl.stat().st_size / 2**20:,.0f} MiB"
+          f" JSONL, {csv_path.stat().st_size / 2**20:,.0f} MiB CSV ({work})")
+    return jsonl, csv_path
+
+
+def _tree_rss(root: int) -> int:
+    """Resident bytes of a process and all its descendants, now."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry), int(fields[1])
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return total
+
+
+def measure(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+    """Wall time, peak summed RSS and stdout of a command."""
+    peak = 0
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_rss(proc.pid))
+            done.wait(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    wall = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err}")
+    return wall, peak, out + err
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--jobs", type=int, nargs="+", default=[os.cpu_count() or 1, 1])
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "pathway-bench-audit")
+    parser.add_argument("--rejects", action="store_true", help="also time --rejects FILE (every reason worded)")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    rules = str(default_pathway_dir())
+    print(f"{os.cpu_count()} cores; Python {sys.version.split()[0]}; load average {os.getloadavg()[0]:.2f} at start")
+    print(f"{'N':>10} {'format':6} {'run':<22} {'wall s':>7} {'records/s':>11} {'peak MiB':>9} {'vs floor':>9}")
+    for n in args.n:
+        files = generate(n, args.work)
+        for path in files:
+            kind = path.suffix[1:]
+            wall, peak, out = measure([sys.executable, "-c", FLOOR, str(path), rules], env)
+            floor = float(out.split()[0])
+            print(f"{n:>10,} {kind:6} {'floor: Polars read':<22} {floor:>7.2f} {n / floor:>11,.0f} {peak / 2**20:>9,.0f}"
+                  f" {'1.00':>9}")
+            runs = [(f"audit --jobs {j}", j, []) for j in args.jobs]
+            if args.rejects:
+                runs.append((f"audit --jobs {args.jobs[0]} --rejects", args.jobs[0], ["--rejects", str(args.work / "rejects.csv")]))
+            for label, jobs, extra in runs:
+                cmd = [sys.executable, "-m", "pathway", "audit", str(path), "-o", str(args.work / "audit.html"),
+                       "--csv", str(args.work / "statuses.csv"), "--jobs", str(jobs), *extra]
+                wall, peak, out = measure(cmd, env)
+                print(f"{n:>10,} {kind:6} {label:<22} {wall:>7.2f} {n / wall:>11,.0f} {peak / 2**20:>9,.0f}"
+                      f" {floor / wall:>9.2f}")
+    print(f"load average {os.getloadavg()[0]:.2f} at the end (other work on the machine slows every figure)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""Merge task results, in input order, into the audit: counts, the least complete
+referrals, rejected records, and the streamed status matrix and reject list.
+
+Memory stays bounded by what is kept for the page (the `keep` least complete
+referrals, the first `keep` rejected records), whatever the input size; every
+referral goes to the matrix file and every rejected record to the rejects
+file as they arrive.
+"""
+from __future__ import annotations
+
+import csv
+import heapq
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import IO
+
+from ..definition import STATUSES, Pathway
+from .task import MATRIX_FIXED, Entry, TaskResult
+
+REJECT_COLUMNS = ("source", "problems")
+
+
+@dataclass(frozen=True)
+class Least:
+    """A referral on the page's list: where it is, how complete its documentation is, what is missing."""
+
+    source: str
+    referral_id: str
+    documented: int
+    applicable: int
+    completeness: float
+    missing: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    source: str
+    problems: tuple[str, ...]
+
+
+@dataclass
+class Totals:
+    """Everything the page needs, accumulated task by task."""
+
+    items: Sequence[str]
+    keep: int
+    records: int = 0
+    evaluated: int = 0
+    rejected: int = 0
+    rechecked: int = 0
+    counts: list[list[int]] = field(default_factory=list)
+    least: list[Least] = field(default_factory=list)
+    rejects: list[Rejected] = field(default_factory=list)
+
+
+class Merger:
+    """Consumes `TaskResult`s in task order; writes the matrix and rejects as it goes."""
+
+    def __init__(self, pathway: Pathway, keep: int, matrix: IO[bytes] | None = None,
+                 rejects: IO[str] | None = None) -> None:
+        self.pathway = pathway
+        self.items = [i.id for i in pathway.items]
+        self.totals = Totals(self.items, keep, counts=[[0] * len(STATUSES) for _ in self.items])
+        self._heap: list[tuple[float, int, int, Entry]] = []   # a max-heap: keys negated
+        self._matrix = matrix
+        self._rejects = csv.writer(rejects, lineterminator="\n") if rejects is not None else None
+        if matrix is not None:
+            matrix.write((",".join(MATRIX_FIXED + tuple(self.items)) + "\n").encode("utf-8"))
+        if self._rejects is not None:
+            self._rejects.writerow(REJECT_COLUMNS)
+
+    def add(self, result: TaskResult) -> None:
+        t = self.totals
+        assert result.records == result.evaluated + result.rejected, "every record is evaluated or rejected"
+        t.records += result.records
+        t.evaluated += result.evaluated
+        t.rechecked += result.rechecked
+        for total, counts in zip(t.counts, result.counts):
+            for k, n in enumerate(counts):
+                total[k] += n
+        for reject in result.rejects:
+            shown = len(t.rejects) < t.keep
+            if shown or self._rejects is not None:
+                reasons = reject.reasons(self.pathway)   # worked out here only for the records shown
+                if shown:
+                    t.rejects.append(Rejected(reject.source, reasons))
+                if self._rejects is not None:
+                    self._rejects.writerow((reject.source, "\n".join(reasons)))
+        t.rejected += result.rejected
+        for entry in result.least:   # least complete first, then input order: (task, order in task)
+            item = (-entry.completeness, -result.index, -entry.order, entry)
+            if len(self._heap) < t.keep:
+                heapq.heappush(self._heap, item)
+            elif self._heap and item[:3] > self._heap[0][:3]:
+                heapq.heapreplace(self._heap, item)
+        if self._matrix is not None:
+            self._matrix.write(result.matrix)
+
+    def finish(self) -> Totals:
+        """The totals, with the least complete referrals sorted (least complete first, then input order)."""
+        ranked = sorted(self._heap, key=lambda item: item[:3], reverse=True)
+        self.totals.least = [Least(e.source, e.referral_id, e.documented, e.applicable, e.completeness, e.missing)
+                             for *_, e in ranked]
+        assert self.totals.records == self.totals.evaluated + self.totals.rejected
+        return self.totals

@@ -1,0 +1,313 @@
+"""Column-wise validation: raw cells → normalised answers, or "ask the row validator".
+
+The row validator (`referral.validate`, pydantic) is the reference. This module
+accepts a cell only when it is certain the row validator would accept it with
+the same normalised value, and flags everything else as *unsure*; an unsure
+record is re-read and decided row by row (`rowpath`), which gives the exact
+accept/reject decision and message. So the fast path may be cautious but never
+wrong: it never accepts what the row path rejects, and never rejects at all.
+
+Tri-state, choice and multi-choice columns hold few distinct values, so each
+distinct value is decided once by the referral model itself (the value the row
+reader would hand it: `inputs.csv_row`'s cell reading, or the JSON value) and
+the decisions are applied to the whole column as a dictionary; the decisions
+are kept for the worker's later tasks. Numbers, dates and text are checked by
+expressions, on cells with spaces and tabs stripped (anything else at either end
+that is not printable ASCII is unsure, because Python's `str.strip` and Polars'
+differ on exotic whitespace):
+- number: `-?digits(.digits)?` within the field's range; blank, unknown → null;
+- date: YYYY-MM-DD that is a real date; blank, unknown → null;
+- text: any text within its length; empty → null; required fields present.
+JSON loses the distinction between `true` and `"true"` and between `1` and
+`"1"` when Polars reads it as strings, so for JSON the values whose reading
+depends on that distinction (true/false or numbers in text and choice fields)
+are unsure too, and a multi-choice list is read back from Polars' writing of it.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import reduce
+
+import polars as pl
+
+from pydantic import ValidationError
+
+from ..definition import FormField, Pathway
+from ..inputs import header_plan
+from ..referral import referral_model
+from .columnar import bit, mask_of, vocabulary
+
+BLANK_WORDS = ("", "unknown", "Unknown", "UNKNOWN")
+_NUMBER = r"^-?[0-9]+(\.[0-9]+)?$"
+_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_JSON_SCALAR_TEXT = r"^-?[0-9][0-9.eE+-]*$"
+_NUMERIC_LOOKING = re.compile(r"-?[0-9][0-9.eE+-]*")
+WS = " \t"
+
+
+@dataclass(frozen=True)
+class Normalised:
+    """A field's value expression, its unsure flag (True where the row validator must decide),
+    and the named columns (`prep`) both read: each field's costly work (a lookup, a regex) is
+    done once into a `_…` column (Polars does not share such subexpressions itself)."""
+
+    value: pl.Expr
+    unsure: pl.Expr
+    prep: tuple[pl.Expr, ...] = ()
+
+
+UNSURE = -1
+"""In a dictionary: the row validator must decide this value."""
+
+
+class Dictionary:
+    """Decisions for the distinct values of tri-state, choice and multi-choice columns.
+
+    Each value is decided once, by the referral model, as the row reader would hand
+    it over; a decision is the value's code (tri-state, choice: its index; multi-choice:
+    the bitmask of the options), None for unknown, or UNSURE. Kept for later tasks.
+    """
+
+    LIMIT = 50_000   # decisions kept per field (a column of free text stops being cached)
+
+    def __init__(self, pathway: Pathway, json: bool) -> None:
+        self.json = json
+        self.model = referral_model(tuple(pathway.fields.values()))
+        self.required = {f.id: _SAMPLE.get(f.type, "R") for f in pathway.fields.values() if f.required}
+        self.known: dict[str, dict[str, int | None]] = {}
+
+    def mapping(self, field: FormField, values: Iterable[str | None]) -> dict[str, int | None]:
+        known = self.known.setdefault(field.id, {})
+        out: dict[str, int | None] = {}
+        for value in values:
+            if value is None:
+                continue
+            decision = known.get(value, _MISSING)
+            if decision is _MISSING:
+                decision = self.decide(field, value)
+                if len(known) < self.LIMIT:
+                    known[value] = decision
+            out[value] = decision  # type: ignore[assignment]
+        return out
+
+    def decide(self, field: FormField, cell: str) -> int | None:
+        data = self.data(field, cell)
+        if data is _ABSENT:
+            return None
+        if data is _MISSING:
+            return UNSURE
+        try:
+            model = self.model.model_validate({**self.required, field.id: data})
+        except ValidationError:
+            return UNSURE
+        value = getattr(model, field.id)
+        if value is None:
+            return None
+        if field.type == "multichoice":
+            return mask_of(field, tuple(value))
+        return vocabulary(field).index(value)
+
+    def data(self, field: FormField, cell: str) -> object:
+        """What the row reader hands the validator for this cell: `_ABSENT`, or `_MISSING` when unsure."""
+        if not self.json:   # as `inputs.csv_row` reads a cell
+            text = cell.strip()
+            if not text:
+                return _ABSENT
+            if field.type == "multichoice":
+                return [v.strip() for v in text.split("|") if v.strip()]
+            return text
+        if cell.startswith("{"):
+            return _MISSING
+        if cell.startswith("["):   # Polars writes a JSON list back as JSON; in these lines no string holds a quote
+            if field.type != "multichoice" or '"' not in cell:
+                return _MISSING
+            items = json.loads(cell)
+            return items if all(isinstance(v, str) for v in items) else _MISSING
+        if field.type != "tristate" and (cell in ("true", "false") or _NUMERIC_LOOKING.fullmatch(cell.strip())):
+            return _MISSING   # a JSON true or number read as text: the row reader would see another type
+        return cell
+
+
+_ABSENT, _MISSING = object(), object()
+_SAMPLE = {"text": "R", "longtext": "R"}
+
+
+def _coded(s: pl.Expr, field: FormField, mapping: dict[str, int | None]) -> Normalised:
+    """A tri-state, choice or multi-choice column through its dictionary of decisions."""
+    dtype = pl.UInt32 if field.type == "multichoice" else pl.UInt8
+    name = f"_code:{field.id}"
+    sentinel = (1 << 31) if field.type == "multichoice" else 255
+    table = {k: (sentinel if v == UNSURE else v) for k, v in mapping.items()}
+    prep = pl.when(s.is_not_null()).then(s.replace_strict(table, default=sentinel, return_dtype=dtype)).alias(name)
+    code = pl.col(name)
+    return Normalised(pl.when(code != sentinel).then(code), (code == sentinel).fill_null(False), (prep,))
+
+
+def _number(s: pl.Expr, field: FormField) -> Normalised:
+    name = f"_number:{field.id}"
+    number = pl.col(name)
+    prep = pl.when(s.str.contains(_NUMBER)).then(s.cast(pl.Float64, strict=False)).alias(name)
+    fits = number.is_not_null()
+    if field.min is not None:
+        fits = fits & (number >= field.min)
+    if field.max is not None:
+        fits = fits & (number <= field.max)
+    blank = s.is_in(BLANK_WORDS)
+    return Normalised(pl.when(fits).then(number), s.is_not_null() & ~blank & ~fits, (prep,))
+
+
+def _date(s: pl.Expr, field: FormField) -> Normalised:
+    name = f"_date:{field.id}"
+    prep = (s.str.contains(_DATE) & ~s.str.starts_with("0000")
+            & s.str.to_date("%Y-%m-%d", strict=False).is_not_null()).alias(name)
+    real = pl.col(name)
+    return Normalised(pl.when(real).then(s), s.is_not_null() & ~s.is_in(BLANK_WORDS) & ~real.fill_null(False), (prep,))
+
+
+def _text(s: pl.Expr, field: FormField, json: bool) -> Normalised:
+    name = f"_doubt:{field.id}"
+    doubt = ~_edges_plain(s)
+    if field.max_length is not None:
+        doubt = doubt | (s.str.len_chars() > field.max_length)
+    if json:  # a JSON true, number, list or object read as text would be refused or spelt otherwise
+        doubt = (doubt | s.is_in(["true", "false"]) | s.str.contains(_JSON_SCALAR_TEXT)
+                 | s.str.starts_with("[") | s.str.starts_with("{"))
+    empty = s.is_null() | (s == "")
+    unsure = ~empty & pl.col(name).fill_null(False)
+    if field.required:
+        unsure = unsure | empty
+    return Normalised(pl.when(~empty).then(s), unsure, (doubt.alias(name),))
+
+
+def _edges_plain(text: pl.Expr) -> pl.Expr:
+    """Both ends printable ASCII (so Python's strip would stop exactly there)."""
+    return text.str.contains(r"^[!-~]") & text.str.contains(r"[!-~]$")
+
+
+def _from_mask(mask: pl.Expr, field: FormField) -> Normalised:
+    """Value (null when nothing is chosen) and unsure flag (an exclusive option combined) of a mask."""
+    unsure = pl.lit(False)
+    exclusive = sum(bit(field, o.value) for o in field.options if o.exclusive)
+    if exclusive:
+        unsure = ((mask & exclusive) != 0) & (mask.bitwise_count_ones() > 1)
+    return Normalised(pl.when(mask != 0).then(mask), unsure.fill_null(False))
+
+
+def _normalise(field: FormField, s: pl.Expr, json: bool) -> Normalised:
+    """A number, date or text field from its stripped cell (JSON: the value Polars read as a string)."""
+    if field.type == "number":
+        return _number(s, field)
+    if field.type == "date":
+        return _date(s, field)
+    return _text(s, field, json)
+
+
+DICTIONARY_TYPES = ("tristate", "choice", "multichoice")
+
+
+def _absent(field: FormField) -> Normalised:
+    dtype = {"tristate": pl.UInt8, "choice": pl.UInt8, "number": pl.Float64, "multichoice": pl.UInt32}.get(field.type, pl.String)
+    return Normalised(pl.lit(None, dtype), pl.lit(field.required))
+
+
+def _any(flags: Iterable[pl.Expr]) -> pl.Expr:
+    return reduce(lambda a, b: a | b, flags, pl.lit(False))
+
+
+@dataclass(frozen=True)
+class CsvPlan:
+    """What each column of a CSV header means, as `inputs.csv_row` reads it."""
+
+    columns: tuple[str, ...]
+    plain: dict[str, int]                          # field id → column index
+    boxes: dict[str, tuple[tuple[str, int], ...]]  # multi-choice field id → (code, column index)
+    unknown: tuple[int, ...]                       # columns that make a non-empty cell an unknown field
+    simple: bool                                   # False: duplicate or mixed columns; read row by row
+
+
+def csv_plan(header: list[str], pathway: Pathway) -> CsvPlan:
+    """The columns as `inputs.csv_row` reads them (from the same per-header plan)."""
+    plain: dict[str, int] = {}
+    boxes: dict[str, list[tuple[str, int]]] = {}
+    unknown: list[int] = []
+    names = [c.strip() for c in header]
+    simple = len(set(names)) == len(names)
+    for index, (column, fid, code, _multi) in enumerate(header_plan(tuple(header), pathway)):
+        if column is None:
+            continue
+        if fid is not None and code is not None:
+            boxes.setdefault(fid, []).append((code, index))
+        elif column in pathway.fields:
+            plain[column] = index
+        else:
+            unknown.append(index)
+    if set(plain) & set(boxes) or any(pathway.fields[f].type != "multichoice" for f in boxes):
+        simple = False
+    return CsvPlan(tuple(header), plain, {k: tuple(v) for k, v in boxes.items()}, tuple(unknown), simple)
+
+
+def _checkboxes(field: FormField, boxes: tuple[tuple[str, int], ...]) -> Normalised:
+    """REDCap checkbox columns `field___code` holding 1 (chosen), 0 or nothing."""
+    known = set(field.values)
+    cells = [(code, pl.col(f"c{i}")) for code, i in boxes]
+    unsure = _any(~c.is_in(["", "0", "1"]) for _, c in cells)
+    unsure = unsure | _any(c == "1" for code, c in cells if code not in known)
+    mask = reduce(lambda a, b: a | b, (pl.when(c == "1").then(pl.lit(bit(field, code) if code in known else 0, pl.UInt32))
+                                       .otherwise(pl.lit(0, pl.UInt32)) for code, c in cells))
+    n = _from_mask(mask, field)
+    return Normalised(n.value, n.unsure | unsure.fill_null(False))
+
+
+class Codec:
+    """Validation of one kind of input: JSONL (no plan), or CSV under one header (its plan).
+
+    Expressions are built once; the dictionaries of the coded columns grow task by task.
+    `normalise` gives each field's normalised column, `_unsure` and `_blank` (a CSV row of
+    blank cells is not a record).
+    """
+
+    def __init__(self, pathway: Pathway, plan: CsvPlan | None = None) -> None:
+        self.json = plan is None
+        self.dictionary = Dictionary(pathway, json=self.json)
+        self.coded: list[tuple[FormField, str]] = []
+        self.fixed: list[Normalised] = []
+        self.names: list[str] = []
+        stripped: list[str] = []
+        flags: list[pl.Expr] = []
+        for fid, field in pathway.fields.items():
+            column = fid if plan is None else (f"c{plan.plain[fid]}" if fid in plan.plain else None)
+            self.names.append(fid)
+            if field.type in DICTIONARY_TYPES and column is not None:
+                self.coded.append((field, column))
+                self.fixed.append(Normalised(pl.lit(None), pl.lit(False)))   # replaced per task
+                continue
+            if column is not None:
+                stripped.append(column)
+                self.fixed.append(_normalise(field, pl.col(column), self.json))
+            elif plan is not None and fid in plan.boxes:
+                self.fixed.append(_checkboxes(field, plan.boxes[fid]))
+            else:
+                self.fixed.append(_absent(field))
+        blank = pl.lit(False)
+        if plan is not None:
+            coded = {c for _, c in self.coded}
+            cells = [f"c{i}" for i in range(len(plan.columns))]
+            stripped = [c for c in cells if c not in coded]
+            flags = [pl.col(f"c{i}") != "" for i in plan.unknown]
+            blank = ~_any((pl.col(c).str.strip_chars(WS) if c in coded else pl.col(c)) != "" for c in cells)
+        self.strip = [pl.col(c).str.strip_chars(WS) for c in stripped]
+        self.flags = flags
+        self.blank = blank.alias("_blank")
+
+    def normalise(self, raw: pl.DataFrame) -> pl.DataFrame:
+        out = list(self.fixed)
+        for field, column in self.coded:
+            mapping = self.dictionary.mapping(field, raw.get_column(column).unique().to_list())
+            out[self.names.index(field.id)] = _coded(pl.col(column), field, mapping)
+        prep = [e for n in out for e in n.prep]
+        final = [n.value.alias(name) for n, name in zip(out, self.names)]
+        unsure = _any([n.unsure for n in out] + self.flags).alias("_unsure")
+        return raw.with_columns(self.strip).with_columns(prep).select(final + [unsure, self.blank])

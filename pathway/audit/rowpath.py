@@ -1,0 +1,129 @@
+"""The row path: records the columnar codec was unsure of, decided exactly as `pathway check` would.
+
+Deciding and explaining are split because they cost very different amounts.
+The decision (is this record accepted, with which values?) needs only the
+record's data and the referral model: `yamlsrc.parse_json` or `inputs.csv_row`, then
+`model_validate`, tens of microseconds. The explanation of a rejection needs
+every value's line and column, which for JSONL means re-reading the line for
+positions, and the validator's messages: several times that. So a rejected
+record carries what it takes to re-read it (`Pending`), and its messages are
+worked out only where they are shown: the first rejected records on the page,
+or all of them when `--rejects FILE` asks for them. Both steps call the same
+functions `inputs` and `referral.validate` use, so the decision and the
+messages are those of the row validator, never an approximation.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ..definition import Pathway
+from ..inputs import Record, csv_record, csv_row
+from ..referral import Values, referral_model, to_values, validate
+from ..yamlsrc import MAX_BYTES, parse_json
+from . import jsonline
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One record to decide row by row, with what it takes to re-read it exactly, anywhere.
+
+    kind "json": a JSONL line; "csv": a row's cells under `header`; "record": a record
+    already read (a referral file, or a file-level failure), kept as is."""
+
+    kind: str
+    source: str
+    name: str = ""
+    line: int = 0
+    text: str = ""
+    header: tuple[str, ...] = ()
+    cells: tuple[str, ...] = ()
+    record: Record | None = None
+
+    def full(self, pathway: Pathway) -> Record | None:
+        """The record exactly as `inputs` reads it (None: a blank CSV row, not a record)."""
+        if self.kind == "json":
+            return jsonline.record(self.text, self.name, self.line)
+        if self.kind == "csv":
+            return csv_record(list(self.header), list(self.cells), self.name, self.line, pathway)
+        return self.record
+
+
+def json_line(name: str, line: int, text: str) -> Pending:
+    return Pending("json", f"{name}:{line}", name, line, text=text)
+
+
+def csv_cells(name: str, line: int, header: tuple[str, ...], cells: tuple[str, ...] | list[str]) -> Pending:
+    return Pending("csv", f"{name}:{line}", name, line, header=header, cells=tuple(cells))
+
+
+def read_record(record: Record) -> Pending:
+    return Pending("record", record.source, record=record)
+
+
+class Decided:
+    """`values` when accepted; otherwise `problems` (messages) or None when they are still to be worked out."""
+
+    __slots__ = ("values", "problems")
+
+    def __init__(self, values: Values | None, problems: tuple[str, ...] | None = None) -> None:
+        self.values = values
+        self.problems = problems
+
+
+
+def decide(pending: Pending, pathway: Pathway) -> Decided | None:
+    """Accept or reject as `inputs` + `referral.validate` would; None for a blank CSV row (no record)."""
+    data: Any
+    if pending.kind == "json":
+        if len(pending.text) > MAX_BYTES:
+            return Decided(None, problems(pending, pathway))
+        try:
+            data = parse_json(pending.text)   # the JSON reading `inputs` uses, without the positions
+        except (ValueError, RecursionError):
+            return Decided(None, problems(pending, pathway))   # the reading failed: cheap to word
+    elif pending.kind == "csv":
+        if not any(cell.strip() for cell in pending.cells):
+            return None
+        if len(pending.cells) > len(pending.header):
+            return Decided(None, problems(pending, pathway))
+        data, _ = csv_row(list(pending.header), list(pending.cells), pathway)
+    else:
+        record = pending.record
+        assert record is not None
+        if record.problem is not None:
+            return Decided(None, (str(record.problem),))
+        values, found = validate(record.doc.data, tuple(pathway.fields.values()), record.doc)
+        return Decided(values, None if values is not None else tuple(str(p) for p in found))
+    if not isinstance(data, dict):
+        return Decided(None)
+    try:
+        model = _model(pathway).model_validate(data)
+    except ValidationError:
+        return Decided(None)
+    return Decided(to_values(model))
+
+
+_MODELS: dict[int, tuple[Pathway, type[BaseModel]]] = {}
+
+
+def _model(pathway: Pathway) -> type[BaseModel]:
+    """The referral model, looked up once per pathway (`referral_model` hashes every field per call)."""
+    entry = _MODELS.get(id(pathway))
+    if entry is None or entry[0] is not pathway:
+        entry = _MODELS[id(pathway)] = (pathway, referral_model(tuple(pathway.fields.values())))
+    return entry[1]
+
+
+def problems(pending: Pending, pathway: Pathway) -> tuple[str, ...]:
+    """Why a rejected record was rejected: the row validator's located messages."""
+    record = pending.full(pathway)
+    if record is None:
+        return ()
+    if record.problem is not None:
+        return (str(record.problem),)
+    values, found = validate(record.doc.data, tuple(pathway.fields.values()), record.doc)
+    assert values is None, f"{pending.source}: decided as rejected, but the row validator accepts it"
+    return tuple(str(p) for p in found)

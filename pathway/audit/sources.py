@@ -1,0 +1,255 @@
+"""Cut the audit's inputs into tasks of about one batch of records each, in input order.
+
+Runs in the main process and stays cheap: it reads big files once in blocks to
+check they are UTF-8 (a file that is not is one rejected record, as in
+`inputs.read_file`) and to find cut points at line ends, but parses nothing.
+A JSONL file, or a CSV file without quote characters, is cut into byte ranges
+that workers read on their own. A CSV file with quotes may hold line breaks
+inside cells, so its rows are read here with the `csv` module, exactly as
+`inputs` reads them, and shipped to workers in batches. Referral files (YAML,
+JSON) travel as lists of paths. No polars here: workers import this module.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError, Problem
+from ..inputs import CSV_SUFFIXES, JSONL_SUFFIXES, REFERRAL_SUFFIXES, expand
+
+BOM = b"\xef\xbb\xbf"
+_WIDE_BREAKS = (b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")
+"""U+0085, U+2028, U+2029 in UTF-8: `str.splitlines` breaks lines there too."""
+BLOCK = 1 << 24
+FILES_PER_TASK = 200
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work for a worker; `index` orders results, `size` drives the progress bar."""
+
+    index: int
+    kind: str                      # "jsonl", "csv" (byte ranges), "rows" (CSV rows read here), "files", "failed"
+    name: str                      # the file as named in sources
+    size: int = 0
+    start: int = 0
+    end: int = 0
+    first_line: int = 1            # the line number of the byte range's first line in its file
+    header: tuple[str, ...] = ()
+    rows: tuple[tuple[int, tuple[str, ...] | str], ...] = ()   # (line, cells) or (line, CSV error)
+    files: tuple[str, ...] = ()
+    problem: Problem | None = None
+
+
+@dataclass
+class Scan:
+    """What one pass over a big file found."""
+
+    bad_byte: int | None = None
+    csv_module: bool = False      # quotes (cells may span lines) or an odd header: read with the csv module
+    lone_cr: bool = False
+    nul: bool = False
+    other_breaks: bool = False     # characters other than \n that `str.splitlines` breaks lines at
+    cuts: list[tuple[int, int]] = field(default_factory=list)   # (offset, "\n" before it)
+    header_end: int = 0
+
+
+def check_inputs(inputs: Iterable[str]) -> list[Path]:
+    """The files to audit; refuse (exit 2) when a named input does not exist or nothing is found."""
+    names = list(inputs)
+    missing = [Problem(n, None, None, "not found") for n in names if not Path(n).exists()]
+    if missing:
+        raise InputError(missing)
+    files = list(expand(names))
+    if not files:
+        raise InputError([Problem(", ".join(names), None, None, "no referral files found (expected "
+                                  + ", ".join(REFERRAL_SUFFIXES + JSONL_SUFFIXES + CSV_SUFFIXES) + ")")])
+    return files
+
+
+def plan(files: list[Path], batch: int) -> Iterator[Task]:
+    """Tasks covering every record of every file, in order."""
+    index = 0
+    pending: list[str] = []
+
+    def flush() -> Iterator[Task]:
+        nonlocal index, pending
+        if pending:
+            size = sum(_size(p) for p in pending)
+            yield Task(index, "files", pending[0], size=size, files=tuple(pending))
+            index += 1
+            pending = []
+
+    for path in files:
+        suffix = path.suffix.lower()
+        big = suffix in JSONL_SUFFIXES or suffix in CSV_SUFFIXES
+        if not big or not path.is_file():
+            pending.append(str(path))  # read exactly by `inputs.read_file`, failures included
+            if len(pending) >= FILES_PER_TASK:
+                yield from flush()
+            continue
+        yield from flush()
+        for task in _big_file(path, suffix in CSV_SUFFIXES, batch, index):
+            yield task
+            index = task.index + 1
+    yield from flush()
+
+
+def _size(path: str) -> int:
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return 0
+
+
+def _big_file(path: Path, is_csv: bool, batch: int, index: int) -> Iterator[Task]:
+    name = str(path)
+    try:
+        scan = _scan(path, is_csv, batch)
+    except OSError:
+        yield Task(index, "files", name, files=(name,))  # `inputs.read_file` words the failure
+        return
+    if scan.bad_byte is not None:
+        yield Task(index, "failed", name, size=_size(name),
+                   problem=Problem(name, None, None, f"not UTF-8 text (byte {scan.bad_byte})"))
+        return
+    if is_csv and (scan.csv_module or scan.lone_cr or scan.nul):
+        yield from _csv_rows(path, batch, index)
+        return
+    header: tuple[str, ...] = ()
+    if is_csv:
+        with path.open("rb") as f:
+            raw = f.read(scan.header_end)
+        header = tuple(raw.removeprefix(BOM).decode("utf-8").rstrip("\r\n").split(","))
+    if not is_csv and (scan.lone_cr or scan.other_breaks):
+        scan.cuts = _recount(path, scan)
+    starts = [(scan.header_end, 1 if is_csv else 0)] + scan.cuts
+    ends = [c for c, _ in scan.cuts] + [_size(name)]
+    for (start, lines), end in zip(starts, ends):
+        if end > start:
+            yield Task(index, "csv" if is_csv else "jsonl", name, size=end - start, start=start, end=end,
+                       first_line=lines + 1, header=header)
+            index += 1
+
+
+def _recount(path: Path, scan: Scan) -> list[tuple[int, int]]:
+    """Lines before each cut as `str.splitlines` counts them, for a JSONL file that breaks
+    lines at more than "\n" (rare: a second pass that decodes each range)."""
+    out: list[tuple[int, int]] = []
+    lines = 0
+    start = scan.header_end
+    with path.open("rb") as f:
+        for cut, _ in scan.cuts:
+            f.seek(start)
+            lines += len(f.read(cut - start).decode("utf-8").splitlines())
+            out.append((cut, lines))
+            start = cut
+    return out
+
+
+def _scan(path: Path, is_csv: bool, batch: int) -> Scan:
+    """One pass in blocks: UTF-8 validity (the first bad byte counted after any BOM, as
+    `bytes.decode('utf-8-sig')` counts it); cut points every ~`batch` lines with the number
+    of "\n" before each; for CSV whatever makes byte ranges unsafe (quotes, a carriage
+    return alone, NUL), for JSONL any other line break `str.splitlines` knows."""
+    scan = Scan()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(1 << 20)
+        skip = len(BOM) if head.startswith(BOM) else 0
+        scan.header_end = skip
+        if is_csv:
+            newline = head.find(b"\n")
+            if newline < 0 or not head[skip:newline].rstrip(b"\r"):
+                scan.csv_module = True  # no header within reach, or a blank one: leave it to the csv module
+            scan.header_end = size if newline < 0 else newline + 1
+        step = max(1 << 16, len(head) // max(1, head.count(b"\n")) * batch)
+        f.seek(skip)
+        offset = skip   # file offset of the block
+        decoded = 0     # bytes after the BOM checked so far
+        newlines = 0    # "\n" before the block
+        next_cut = scan.header_end + step
+        trailing_cr = False
+        tail = b""
+        while block := f.read(BLOCK):
+            ascii_block = block.isascii()
+            if scan.bad_byte is None:
+                held = len(decoder.getstate()[0])
+                if held or not ascii_block:
+                    try:
+                        decoder.decode(block)
+                    except UnicodeDecodeError as exc:
+                        scan.bad_byte = decoded - held + exc.start
+                decoded += len(block)
+            ends_cr = block.endswith(b"\r")
+            if b"\r" in block:
+                lone = block.count(b"\r") - block.count(b"\r\n") - ends_cr
+                scan.lone_cr = scan.lone_cr or bool(lone)
+            scan.lone_cr = scan.lone_cr or (trailing_cr and not block.startswith(b"\n"))
+            trailing_cr = ends_cr
+            if is_csv:
+                scan.csv_module = scan.csv_module or b"\"" in block
+                scan.nul = scan.nul or b"\x00" in block
+            elif not scan.other_breaks:
+                seam = tail + block[:2]   # a character split between two blocks
+                scan.other_breaks = any(b in block for b in (b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e")) or any(
+                    b in part for b in _WIDE_BREAKS for part in ((seam,) if ascii_block else (block, seam)))
+                tail = block[-2:]
+            while next_cut < offset + len(block):
+                cut = block.find(b"\n", next_cut - offset)
+                if cut < 0:
+                    break
+                scan.cuts.append((offset + cut + 1, newlines + block.count(b"\n", 0, cut + 1)))
+                next_cut = offset + cut + 1 + step
+            newlines += block.count(b"\n")
+            offset += len(block)
+        scan.lone_cr = scan.lone_cr or trailing_cr
+        if scan.bad_byte is None:
+            held = len(decoder.getstate()[0])
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError as exc:
+                scan.bad_byte = decoded - held + exc.start
+    scan.cuts = [(c, n) for c, n in scan.cuts if scan.header_end < c < size]
+    return scan
+
+
+def _csv_rows(path: Path, batch: int, index: int) -> Iterator[Task]:
+    """A CSV with quotes, read row by row exactly as `inputs` reads it, in batches of rows."""
+    name = str(path)
+    read = [0]
+
+    def counted(lines: Iterable[str]) -> Iterator[str]:
+        for line in lines:
+            read[0] += len(line)
+            yield line
+
+    with path.open("r", encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(counted(f))
+        try:
+            header = tuple(next(reader))
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield Task(index, "failed", name, problem=Problem(name, 1, None, f"not valid CSV: {exc}"))
+            return
+        rows: list[tuple[int, tuple[str, ...] | str]] = []
+        done = read[0]
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                rows.append((reader.line_num, f"not valid CSV: {exc}"))
+                continue
+            rows.append((reader.line_num, tuple(row)))
+            if len(rows) >= batch:
+                yield Task(index, "rows", name, size=read[0] - done, header=header, rows=tuple(rows))
+                index, rows, done = index + 1, [], read[0]
+        if rows:
+            yield Task(index, "rows", name, size=read[0] - done, header=header, rows=tuple(rows))

@@ -1,0 +1,239 @@
+"""One task, start to finish, in a worker process (or in the main one for --jobs 1).
+
+A worker reads its task (`chunks`), validates the fast rows column by column
+(`codec`), evaluates them as whole columns (`columnar`), and sends every row
+the codec is unsure of to the row path (`rowpath`: the row validator and the
+python backend, as `pathway check`). What goes back is small: status counts,
+the task's least complete referrals, its rejected records and, when a CSV is
+wanted, its rows of the status matrix.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import polars as pl
+
+from ..backends import get_evaluator
+from ..definition import STATUSES, Pathway
+from ..engine import evaluate
+from . import codec, columnar, rowpath
+from .chunks import Batch, read_task
+from .rowpath import Pending
+from .sources import Task
+
+
+MATRIX_FIXED = ("source", "referral_id", "documented", "applicable", "completeness")
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A record that could not be evaluated: where it is and why (`problems`), or what it
+    takes to work out why (`pending`) when the messages are wanted only if it is shown."""
+
+    source: str
+    problems: tuple[str, ...] | None
+    pending: Pending | None = None
+
+    def reasons(self, pathway: Pathway) -> tuple[str, ...]:
+        if self.problems is not None:
+            return self.problems
+        assert self.pending is not None
+        return rowpath.problems(self.pending, pathway)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One of a task's least complete referrals."""
+
+    completeness: float
+    order: int
+    source: str
+    referral_id: str
+    documented: int
+    applicable: int
+    missing: tuple[str, ...]
+
+
+@dataclass
+class TaskResult:
+    index: int
+    records: int
+    evaluated: int
+    rejected: int
+    rechecked: int                     # records the row validator decided (the columnar codec was unsure)
+    counts: list[list[int]]            # [item][status]
+    rejects: list[Reject]              # all of them with `Options.reasons`, else the first `Options.keep`
+    least: list[Entry]
+    matrix: bytes                      # the task's rows of the status matrix CSV (empty if not wanted)
+
+
+@dataclass(frozen=True)
+class Options:
+    keep: int = 1000
+    matrix: bool = True
+    reasons: bool = False    # word every rejected record's reasons here (for --rejects FILE)
+    row_only: bool = False   # validate and evaluate every record row by row (the reference path)
+
+
+class _Context:
+    """What a process needs once per pathway: the compiled expressions and the reference backend."""
+
+    def __init__(self, pathway: Pathway) -> None:
+        self.pathway = pathway
+        self.fields = tuple(self.pathway.fields.values())
+        self.items = [i.id for i in self.pathway.items]
+        self.statuses = columnar.status_exprs(self.pathway)
+        self.completeness = columnar.completeness_exprs(self.pathway)
+        self.json = codec.Codec(self.pathway)
+        self.evaluator = get_evaluator("python", self.pathway)
+        self.schema = {"_file": pl.String, "_line": pl.Int64, "referral_id": pl.String} \
+            | {i: columnar.STATUS_DTYPE for i in self.items} | {"_documented": pl.UInt16, "_applicable": pl.UInt16}
+
+    @lru_cache(maxsize=64)
+    def csv(self, header: tuple[str, ...]) -> tuple[codec.CsvPlan, codec.Codec]:
+        plan = codec.csv_plan(list(header), self.pathway)
+        return plan, codec.Codec(self.pathway, plan)
+
+
+_CONTEXT: _Context | None = None
+
+
+def prepare(pathway: Pathway) -> None:
+    """Process start-up: compile once for the pathway the main process loaded and checked
+    (a worker receives it pickled: no rule files are read again, and they cannot have changed)."""
+    global _CONTEXT
+    if _CONTEXT is None or _CONTEXT.pathway is not pathway:
+        _CONTEXT = _Context(pathway)
+
+
+def process(task: Task, options: Options) -> TaskResult:
+    """One task, start to finish (runs in a worker process, or in this one for --jobs 1)."""
+    ctx = _CONTEXT
+    assert ctx is not None, "call prepare(pathway) first"
+    batch = read_task(task, ctx.pathway)
+    fast, routed = _fast_rows(batch, task, ctx, options.row_only)
+    frame, rejects, rejected = _routed_rows(routed, task, ctx, fast, None if options.reasons else options.keep)
+    frame = frame.with_columns(_source=_source_expr()).drop("_file", "_line")
+    return TaskResult(
+        index=task.index, records=frame.height + rejected, evaluated=frame.height, rejected=rejected,
+        rechecked=len(routed), counts=_counts(frame, ctx), rejects=rejects, least=_least(frame, ctx, options.keep),
+        matrix=_matrix_csv(frame, ctx) if options.matrix else b"",
+    )
+
+
+def _source_expr() -> pl.Expr:
+    """`file:line`, or the file alone for a referral file."""
+    return pl.when(pl.col("_line").is_null()).then(pl.col("_file")).otherwise(
+        pl.concat_str(pl.col("_file"), pl.lit(":"), pl.col("_line").cast(pl.String)))
+
+
+def _matrix_csv(frame: pl.DataFrame, ctx: _Context) -> bytes:
+    """The task's rows of the referral × item status matrix, as CSV without a header."""
+    if frame.height == 0:
+        return b""
+    completeness = pl.when(pl.col("_applicable") == 0).then(pl.lit(1.0)).otherwise(
+        pl.col("_documented").cast(pl.Float64) / pl.col("_applicable").cast(pl.Float64))
+    names = pl.Series(STATUSES)
+    out = frame.select(
+        pl.col("_source").alias("source"), pl.col("referral_id"), pl.col("_documented").alias("documented"),
+        pl.col("_applicable").alias("applicable"), completeness.alias("completeness"),
+        *[pl.col(i).replace_strict(list(range(len(STATUSES))), names, return_dtype=pl.String) for i in ctx.items],
+    )
+    buffer = io.BytesIO()
+    out.write_csv(buffer, include_header=False, float_precision=4)
+    return buffer.getvalue()
+
+
+def _fast_rows(
+    batch: Batch, task: Task, ctx: _Context, row_only: bool = False,
+) -> tuple[pl.DataFrame | None, list[tuple[int, Pending]]]:
+    """Statuses of the rows the codec vouches for; the others re-read for the row validator."""
+    routed = list(batch.routed)
+    if batch.raw is None or batch.raw.height == 0:
+        return None, routed
+    raw = batch.raw
+    every_row = pl.DataFrame({"_unsure": [True] * raw.height, "_blank": [False] * raw.height})
+    all_unsure = row_only or (batch.kind == "csv" and not ctx.csv(task.header)[0].simple)
+    if all_unsure:
+        norm = every_row
+    elif batch.kind == "json":
+        norm = ctx.json.normalise(raw.drop("_keys_ok")).with_columns(
+            _unsure=pl.col("_unsure") | ~raw.get_column("_keys_ok"))
+    else:
+        norm = ctx.csv(task.header)[1].normalise(raw)
+    norm = norm.with_columns(_line=pl.Series(batch.raw_lines, dtype=pl.Int64), _k=pl.int_range(pl.len(), dtype=pl.Int64))
+    unsure = norm.filter(pl.col("_unsure") & ~pl.col("_blank")).get_column("_k").to_list()
+    routed += [(batch.raw_lines[k], batch.reread(k)) for k in unsure]
+    if all_unsure:
+        return None, routed
+    ok = norm.filter(~pl.col("_unsure") & ~pl.col("_blank"))
+    fast = ok.with_columns(ctx.statuses).with_columns(ctx.completeness).select(
+        pl.lit(task.name, pl.String).alias("_file"), pl.col("_line"), pl.col("referral_id"),
+        *ctx.items, pl.col("_documented").cast(pl.UInt16), pl.col("_applicable").cast(pl.UInt16),
+    )
+    return fast, routed
+
+
+def _routed_rows(
+    routed: list[tuple[int, Pending]], task: Task, ctx: _Context, fast: pl.DataFrame | None, keep: int | None,
+) -> tuple[pl.DataFrame, list[Reject], int]:
+    """Decide the routed records exactly as `pathway check` would and evaluate the accepted ones with the
+    python backend; merge with the fast rows in input order. Rejects beyond `keep` are only counted."""
+    routed.sort(key=lambda r: r[0])
+    rows: dict[str, list[Any]] = {c: [] for c in ctx.schema}
+    rejects: list[Reject] = []
+    rejected = 0
+    lined = task.kind not in ("files", "failed")
+    for order, pending in routed:
+        decided = rowpath.decide(pending, ctx.pathway)
+        if decided is None:
+            continue   # a blank row: not a record
+        values = decided.values
+        if values is None:
+            rejected += 1
+            if keep is None:
+                rejects.append(Reject(pending.source, decided.problems or rowpath.problems(pending, ctx.pathway)))
+            elif len(rejects) < keep:
+                rejects.append(Reject(pending.source, decided.problems, None if decided.problems else pending))
+            continue
+        statuses = evaluate(ctx.pathway, values, ctx.evaluator).statuses()
+        codes = [STATUSES.index(statuses[i]) for i in ctx.items]
+        applicable = sum(c != columnar.NOT_APPLICABLE for c in codes)
+        rows["_file"].append(task.name if lined else pending.source)
+        rows["_line"].append(order if lined else None)
+        rows["referral_id"].append(values["referral_id"])
+        for item, code in zip(ctx.items, codes):
+            rows[item].append(code)
+        rows["_documented"].append(applicable - sum(c == columnar.MISSING for c in codes))
+        rows["_applicable"].append(applicable)
+    slow = pl.DataFrame(rows, schema=ctx.schema)
+    if fast is not None and fast.height and slow.height:
+        slow = pl.concat([fast, slow]).sort("_line", maintain_order=True)
+    elif fast is not None and fast.height:
+        slow = fast
+    return slow, rejects, rejected
+
+
+def _counts(frame: pl.DataFrame, ctx: _Context) -> list[list[int]]:
+    if frame.height == 0:
+        return [[0] * len(STATUSES) for _ in ctx.items]
+    row = frame.select([(pl.col(i) == s).sum().alias(f"{i}:{s}") for i in ctx.items for s in range(len(STATUSES))]).row(0)
+    return [list(row[k * len(STATUSES):(k + 1) * len(STATUSES)]) for k in range(len(ctx.items))]
+
+
+def _least(frame: pl.DataFrame, ctx: _Context, keep: int) -> list[Entry]:
+    if frame.height == 0 or keep <= 0:
+        return []
+    ranked = frame.with_row_index("_order").with_columns(
+        _completeness=pl.when(pl.col("_applicable") == 0).then(pl.lit(1.0))
+        .otherwise(pl.col("_documented").cast(pl.Float64) / pl.col("_applicable").cast(pl.Float64))
+    ).bottom_k(keep, by=["_completeness", "_order"]).sort(["_completeness", "_order"])
+    out = []
+    for row in ranked.iter_rows(named=True):
+        missing = tuple(i for i in ctx.items if row[i] == columnar.MISSING)
+        out.append(Entry(row["_completeness"], row["_order"], row["_source"], row["referral_id"],
+                         row["_documented"], row["_applicable"], missing))
+    return out

@@ -1,0 +1,215 @@
+"""`pathway audit`: counts, accounting (records in = evaluated + rejected), formats, jobs, the page, the CLI."""
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pathway.audit.progress import Progress
+from pathway.definition import Pathway
+
+from .audit_support import Audit, referrals, run_audit, write_both, write_referrals
+from .conftest import EXAMPLE, Result
+from .test_wording import DECISION_WORDS, without_disclaimer
+
+Run = Callable[..., Result]
+
+FULL = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+KNOWN = [
+    {**FULL, "referral_date": "2026-10-14"},   # 11 met, 3 not met, 2 missing, 1 not applicable
+    {"referral_id": "R-EMPTY"},                 # 17 missing
+    {"referral_id": "R-NO", "diagnosis_cp": "no", "trial_status": "not_planned"},
+    {"referral_id": "R-BAD", "spasticity_severity": "extreme"},
+]
+
+
+@pytest.fixture(scope="module")
+def known(pathway: Pathway, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Audit]:
+    folder = tmp_path_factory.mktemp("known")
+    files = write_referrals(folder / "in", KNOWN, pathway)
+    return {kind: run_audit(pathway, folder / kind, path) for kind, path in files.items()}
+
+
+def test_counts_on_a_known_set(known: dict[str, Audit]) -> None:
+    page = known["yaml"].page
+    assert (page.records, page.evaluated, page.rejected) == (4, 3, 1)
+    rows = {r.id: (r.met, r.not_met, r.missing, r.not_applicable) for r in page.items}
+    assert rows["population.child_with_cp"] == (1, 1, 1, 0)
+    assert rows["trial.done"] == (0, 2, 1, 0)
+    assert rows["trial.response"] == (0, 0, 1, 2)
+    assert rows["safety.contraindications_reviewed"] == (1, 0, 2, 0)
+    totals = [sum(r[k] for r in rows.values()) for k in range(4)]
+    assert totals == [11, 3 + 2, 2 + 17 + 14, 1 + 1]
+    rates = {r.id: r.missing_rate for r in page.items}
+    assert rates["trial.response"] == 1.0 and rates["population.child_with_cp"] == pytest.approx(1 / 3)
+    assert [(r.referral_id, r.documented, r.applicable) for r in page.least] == \
+        [("R-EMPTY", 0, 17), ("R-NO", 2, 16), ("R-001", 14, 16)]
+    assert page.least[1].missing[:2] == ("indication.diffuse_or_severe", "indication.functional_impact")
+
+
+def test_rejected_records_are_accounted_for_with_source_and_reason(known: dict[str, Audit]) -> None:
+    for kind, result in known.items():
+        page = result.page
+        assert page.records == page.evaluated + page.rejected == len(result.matrix) + len(result.rejects)
+        assert [r.source for r in page.rejects] == [row[0] for row in result.rejects]
+    folder = Path(known["yaml"].page.inputs[0])
+    assert known["yaml"].rejects == [[f"{folder}/r003.yaml", f"{folder}/r003.yaml:2:22: field 'spasticity_severity':"
+                                      " 'extreme' is not an allowed value; allowed: mild, moderate, severe (or unknown)"]]
+    jsonl = known["jsonl"].page.inputs[0]
+    assert known["jsonl"].rejects == [[f"{jsonl}:4", f"{jsonl}:4:49: field 'spasticity_severity': 'extreme' is not an"
+                                       " allowed value; allowed: mild, moderate, severe (or unknown)"]]
+    csv_file = known["csv"].page.inputs[0]
+    assert known["csv"].rejects[0][0] == f"{csv_file}:5"
+
+
+def test_csv_jsonl_and_yaml_inputs_give_the_same_audit(known: dict[str, Audit]) -> None:
+    def essence(result: Audit) -> object:
+        p = result.page
+        return (p.records, p.evaluated, p.rejected, p.items,
+                [(r.referral_id, r.documented, r.applicable, r.missing) for r in p.least],
+                [row[1:] for row in result.matrix])
+
+    assert essence(known["yaml"]) == essence(known["jsonl"]) == essence(known["csv"])
+
+
+def test_jobs_1_and_2_give_identical_files(pathway: Pathway, tmp_path: Path) -> None:
+    write_both(referrals(3000, seed=5, invalid_rate=0.05, pathway=pathway), tmp_path / "r.jsonl", tmp_path / "r.csv",
+               pathway)
+    inputs = (tmp_path / "r.jsonl", tmp_path / "r.csv")
+    one = run_audit(pathway, tmp_path / "one", *inputs, jobs=1, batch=700)
+    two = run_audit(pathway, tmp_path / "two", *inputs, jobs=2, batch=700)
+    assert one.matrix_bytes == two.matrix_bytes
+    assert one.rejects_bytes == two.rejects_bytes
+    assert one.html.replace(str(tmp_path / "one"), "") == two.html.replace(str(tmp_path / "two"), "")
+    assert one.page.records == 6000 and one.page.rejected > 0
+    big = run_audit(pathway, tmp_path / "big", *inputs, jobs=1, batch=100_000)
+    assert big.matrix_bytes == one.matrix_bytes   # nor on how the inputs are cut into tasks
+
+
+def test_the_page_lists_are_capped_and_say_where_the_rest_is(pathway: Pathway, tmp_path: Path) -> None:
+    write_both(referrals(400, seed=2, invalid_rate=0.1, pathway=pathway), tmp_path / "r.jsonl", tmp_path / "r.csv",
+               pathway)
+    full = run_audit(pathway, tmp_path / "full", tmp_path / "r.jsonl")
+    capped = run_audit(pathway, tmp_path / "capped", tmp_path / "r.jsonl", keep=5, rejects=False, batch=50)
+    assert len(capped.page.least) == 5 and len(capped.page.rejects) == 5
+    assert capped.page.least_more == capped.page.evaluated - 5
+    assert f"the other {capped.page.least_more:,} are in <span class=\"source\">" in capped.html
+    assert f"the other {capped.page.rejects_more:,} are listed, with their reasons, by <code>--rejects FILE</code>" \
+        in capped.html
+    # the shown rejects are the first ones, worded as the full list words them
+    assert [(r.source, "\n".join(r.problems)) for r in capped.page.rejects] == [tuple(r) for r in full.rejects[:5]]
+    least = sorted(full.matrix, key=lambda r: float(r[4]))[:5]   # stable: input order breaks ties
+    assert [(r.source, r.referral_id) for r in capped.page.least] == [(r[0], r[1]) for r in least]
+
+
+def test_page_is_self_contained_escaped_deterministic_and_advisory(pathway: Pathway, tmp_path: Path) -> None:
+    f = tmp_path / "r.jsonl"
+    f.write_text('{"referral_id": "<script>alert(1)</script>"}\n{"referral_id": "R-2", "gmfcs_level": "<b>"}\n',
+                 encoding="utf-8")
+    first = run_audit(pathway, tmp_path / "a", f)
+    again = run_audit(pathway, tmp_path / "a", f)
+    assert first.html == again.html
+    html = first.html
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&#39;&lt;b&gt;&#39; is not an allowed value" in html
+    assert html.count(pathway.disclaimer) >= 3   # running header and footer, and top and bottom of the page
+    assert html.index(pathway.disclaimer) < html.index("<h2>Items</h2>") < html.rindex(pathway.disclaimer)
+    assert "<svg" in html and "<script" not in html and not re.search(r'(src|href)="(?!#)|<link|url\((?!#)', html)
+    assert pathway.rules_sha256 in html and "2026-12-03T09:00:00Z" in html and str(f) in html
+    assert "Records read: 2 = 1 evaluated + 1 that could not be evaluated." in html
+    assert not DECISION_WORDS.search(without_disclaimer(html, pathway.disclaimer))
+
+
+def test_no_partial_output_when_an_audit_is_interrupted(pathway: Pathway, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    f = tmp_path / "r.jsonl"
+    f.write_text('{"referral_id": "R-1"}\n', encoding="utf-8")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "matrix.csv").write_text("earlier audit\n", encoding="utf-8")
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("pathway.audit.service.build_page", boom)
+    with pytest.raises(KeyboardInterrupt):
+        run_audit(pathway, tmp_path / "out", f)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["matrix.csv"]
+    assert (tmp_path / "out" / "matrix.csv").read_text(encoding="utf-8") == "earlier audit\n"
+
+
+def test_progress_bar_only_on_a_terminal() -> None:
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    quiet, loud = io.StringIO(), Tty()
+    for stream in (quiet, loud):
+        bar = Progress(100, stream)
+        bar.update(100, 1234)
+        bar.close()
+    assert quiet.getvalue() == ""
+    assert "100%" in loud.getvalue() and "1,234 records" in loud.getvalue()
+
+
+def test_cli_exit_0_with_rejects_and_writes_the_files(runner: Run, tmp_path: Path) -> None:
+    f = tmp_path / "r.jsonl"
+    f.write_text('{"referral_id": "R-1"}\n{"referral_id": "R-2", "age_years": 99}\nnot json\n', encoding="utf-8")
+    out = tmp_path / "audit.html"
+    r = runner("audit", str(f), "-o", str(out), "--csv", str(tmp_path / "m.csv"), "--rejects", str(tmp_path / "x.csv"),
+               "--jobs", "1", "--now", "2026-12-03T09:00:00Z")
+    assert r.code == 0, r.err
+    assert r.err.startswith("audit: 3 records = 1 evaluated + 2 not evaluated")
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert (tmp_path / "x.csv").read_text(encoding="utf-8").count(str(f)) == 4
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+    r = runner("audit", str(f), "--jobs", "1")
+    assert r.code == 0 and r.out.startswith("<!DOCTYPE html>")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nope.jsonl"], "nope.jsonl: not found\npathway: 1 problem(s); nothing was produced.\n"),
+        (["empty"], "empty: no referral files found (expected .yaml, .yml, .json, .jsonl, .ndjson, .csv)\n"
+                    "pathway: 1 problem(s); nothing was produced.\n"),
+        (["r.jsonl", "-o", "missing/dir/audit.html"],
+         "missing/dir/audit.html: cannot write: No such file or directory\npathway: 1 problem(s); nothing was produced.\n"),
+        (["r.jsonl", "--csv", "."], ".: cannot write: is a folder\npathway: 1 problem(s); nothing was produced.\n"),
+    ],
+)
+def test_cli_refuses_when_the_audit_cannot_run(runner: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               args: list[str], message: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "r.jsonl").write_text('{"referral_id": "R-1"}\n', encoding="utf-8")
+    r = runner("audit", *args, "--jobs", "1")
+    assert (r.code, r.out, r.err) == (2, "", message)
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".part")]
+
+
+def test_cli_bad_options_are_usage_errors(runner: Run, tmp_path: Path) -> None:
+    for bad in (["--jobs", "0"], ["--batch-size", "x"]):
+        with pytest.raises(SystemExit) as info:
+            runner("audit", str(tmp_path), *bad)
+        assert info.value.code == 2
+
+
+def test_audit_of_bad_input_never_shows_a_traceback(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    (tmp_path / "bad.csv").write_bytes(b"referral_id,notes\nR-1,caf\xe9\n")
+    (tmp_path / "bad.jsonl").write_text("[1, 2]\n{\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "pathway", "audit", str(tmp_path), "-o", str(tmp_path / "a.html"),
+                           "--jobs", "2"], capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("audit: 3 records = 0 evaluated + 3 not evaluated")

@@ -1,0 +1,197 @@
+"""The columnar audit decides and evaluates every record exactly as the single-referral engine does.
+
+Reference: every record read by `inputs`, validated by `referral.validate` and
+evaluated by the python backend, one at a time. Compared on generated
+referrals, on inputs written to trip the fast reader, and on the pathway's
+own example cases.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from pathway.audit import codec
+from pathway.definition import Pathway
+
+from .audit_support import reference, referrals, run_audit, statuses_of, write_both, write_jsonl
+
+ODD_JSONL = [
+    '{"referral_id":"A1","diagnosis_cp":true,"age_years":9,"oral_tried":false}',
+    '{"referral_id":"A2","diagnosis_cp":"YES ","gmfcs_level":" IV","orthotics":"True"}',
+    '{"referral_id":"A3","notes":"He said \\"ok\\""}',
+    '{"referral_id":"A4","diagnosis_cp":null,"age_years":null,"functional_impact":null}',
+    '{"referral_id":"A5","diagnosis":null}',
+    '{"referral_id":"A6","referral_id":"A6b"}',
+    '{"referral_id":"A7","diagnosis_cp":"yes","diagnosis_cp":null}',
+    '{"referral_id":123}',
+    '{"referral_id":true}',
+    '{"referral_id":1.0}',
+    '{"referral_id":"A9","functional_impact":[]}',
+    '{"referral_id":"A10","functional_impact":"movement","risks_discussed":"unknown"}',
+    '{"referral_id":"A11","functional_impact":["movement","none"]}',
+    '{"referral_id":"A12","functional_impact":["movement","movement"]}',
+    '{"referral_id":"A13","functional_impact":[" movement "]}',
+    '{"referral_id":"A14","functional_impact":["movement",1]}',
+    '{"referral_id":"A15","functional_impact":["movement|posture"]}',
+    '{"referral_id":"A16","functional_impact":[""]}',
+    '{"referral_id":"A17","age_years":"9"}',
+    '{"referral_id":"A18","age_years":1e1}',
+    '{"referral_id":"A19","age_years":17.999999999999999999}',
+    '{"referral_id":"A20","age_years":25.0001}',
+    '{"referral_id":"A21","age_years":-0}',
+    '{"referral_id":"A22","age_years":NaN}',
+    '{"referral_id":"A23","age_years":" 9"}',
+    '{"referral_id":"A24","referral_date":"2026-02-30"}',
+    '{"referral_id":"A25","referral_date":"20261001"}',
+    '{"referral_id":"A26","notes":{"a":1}}',
+    '{"referral_id":"A27","notes":["a"]}',
+    '["not","an","object"]',
+    '{"referral_id":"A29"',
+    "   ",
+    '{"referral_id":"A31",\t"diagnosis_cp":"yes"}',
+    '{"referral_id" : "A32"}',
+    '{ "referral_id": "A33", "diagnosis_cp": "Unknown", "oral_tried": "", "gmfcs_level": "unknown" }',
+    '{"referral_id":"  A34  "}',
+    '{"referral_id":"A35\u00a0"}',
+    '{"referral_id":"A36","potential_contraindications":"none","spasticity_severity":"Severe"}',
+    '{"referral_id":"A37","diagnosis_cp":"maybe","local_tried":1}',
+    '{"referral_id":"A38","notes":"a\u2028b"}',
+    '{"referral_id":"A39","risks_discussed":["infection","catheter_malfunction","pump_failure","withdrawal"]}',
+    "{}",
+    '{"referral_id":"A41","notes":"true","trial_status":"done","trial_response":"positive"}',
+    '{"referral_id":"A42","notes":"' + "x" * 4001 + '"}',
+    '{"referral_id":"A43","gmfcs_level":"I","gmfcs_level":"II"}',
+    '{"referral_id":"A44","oral_side_effects":["sedation","none"],"local_agents":["phenol"]}',
+]
+
+ODD_CSV = (
+    "\ufeffreferral_id, diagnosis_cp ,gmfcs_level,functional_impact,age_years,notes,record_id,unknown_col,"
+    "risks_discussed___infection,risks_discussed___withdrawal,risks_discussed___none,x_complete\r\n"
+    "C1, yes , IV , movement | posture ,9,some notes,1,,1,1,,2\r\n"
+    "C2,Yes,V,unknown,9.5,,2,,0,,1,\r\n"
+    "C3,no,III,|,007,,3,oops,,,,\r\n"
+    "C4,maybe,VI,walking,nine,,4,,2,,,\r\n"
+    "\r\n"
+    " , , , , , , , , , , , \r\n"
+    "C7,yes,IV,movement,9,,7,,1,,1,\r\n"
+    "C8,yes,IV,movement,9,,8,,,,,,extra\r\n"
+    "C9,TRUE,II\r\n"
+    ",yes\r\n"
+    "\u00a0C11,unknown,,none,25,\u00a0,11,,,,,\r\n"
+)
+
+
+def compare(pathway: Pathway, out: Path, *inputs: Path) -> int:
+    """Audit and reference agree on every record, its statuses and its reasons; returns records re-checked."""
+    result = run_audit(pathway, out, *inputs, batch=40)
+    rows, rejected = reference(pathway, *inputs)
+    assert statuses_of(result) == rows
+    assert result.rejects == rejected
+    assert result.page.records == len(rows) + len(rejected)
+    return result.page.rechecked
+
+
+def test_generated_referrals_jsonl_and_csv(pathway: Pathway, tmp_path: Path) -> None:
+    write_both(referrals(1500, seed=11, invalid_rate=0.05, pathway=pathway), tmp_path / "g.jsonl", tmp_path / "g.csv",
+               pathway)
+    for name in ("g.jsonl", "g.csv"):
+        result = run_audit(pathway, tmp_path / name.replace(".", "-"), tmp_path / name, batch=400)
+        rows, rejected = reference(pathway, tmp_path / name)
+        assert statuses_of(result) == rows
+        assert result.rejects == rejected
+        # the fast path did the work: only the records the row validator refuses were re-checked
+        assert result.page.rechecked == len(rejected) > 0
+
+
+def test_generated_referrals_quoted_csv(pathway: Pathway, tmp_path: Path) -> None:
+    write_both(referrals(600, seed=12, invalid_rate=0.05, pathway=pathway), tmp_path / "g.jsonl", tmp_path / "q.csv",
+               pathway, quoting=csv.QUOTE_ALL)
+    assert compare(pathway, tmp_path / "out", tmp_path / "q.csv") < 600 * 0.1
+
+
+def test_inputs_that_trip_a_fast_reader(pathway: Pathway, tmp_path: Path) -> None:
+    jsonl = write_jsonl(tmp_path / "odd.jsonl", ODD_JSONL)
+    (tmp_path / "odd.csv").write_text(ODD_CSV, encoding="utf-8", newline="")
+    (tmp_path / "quoted.csv").write_text('referral_id,notes,diagnosis_cp\nQ1,"two\nlines, one cell",yes\n'
+                                         'Q2,"say ""hi""",maybe\n"Q3"\n', encoding="utf-8", newline="")
+    (tmp_path / "lone-cr.csv").write_text("referral_id,diagnosis_cp\rR1,yes\rR2,no\n", encoding="utf-8", newline="")
+    (tmp_path / "breaks.jsonl").write_text('{"referral_id":"B1"}\x0b{"referral_id":"B2"}\r{"referral_id":"B3"}\n',
+                                           encoding="utf-8", newline="")
+    (tmp_path / "bom.jsonl").write_text('\ufeff{"referral_id":"M1"}\n', encoding="utf-8")
+    (tmp_path / "latin1.csv").write_bytes(b"referral_id\nR1\ncaf\xe9\n")
+    (tmp_path / "empty.csv").write_text("", encoding="utf-8")
+    (tmp_path / "header-only.csv").write_text("referral_id,notes\n", encoding="utf-8")
+    (tmp_path / "blank-header.csv").write_text("\nR1,yes\n", encoding="utf-8")
+    inputs = [jsonl, tmp_path / "odd.csv", tmp_path / "quoted.csv", tmp_path / "lone-cr.csv", tmp_path / "breaks.jsonl",
+              tmp_path / "bom.jsonl", tmp_path / "latin1.csv", tmp_path / "empty.csv", tmp_path / "header-only.csv",
+              tmp_path / "blank-header.csv"]
+    compare(pathway, tmp_path / "out", *inputs)
+
+
+def test_line_numbers_across_tasks_with_other_line_breaks(pathway: Pathway, tmp_path: Path) -> None:
+    """Files cut into several tasks (64 KiB at least each) whose lines break at more than "\\n"."""
+    lines = [json.dumps(r, separators=(",", ":")) for r in referrals(400, seed=14, invalid_rate=0.1, pathway=pathway)]
+    breaks = ["\n", "\r\n", "\x0b", "\u2028", "\n\n"]
+    (tmp_path / "breaks.jsonl").write_text("".join(line + breaks[k % 5] for k, line in enumerate(lines)),
+                                           encoding="utf-8", newline="")
+    (tmp_path / "crlf.jsonl").write_text("\r\n".join(lines) + "\r\n", encoding="utf-8", newline="")
+    (tmp_path / "bom-bad.jsonl").write_bytes("\ufeff".encode() + "\n".join(lines).encode() + b"\n\xff\n")
+    for name in ("breaks.jsonl", "crlf.jsonl", "bom-bad.jsonl"):
+        compare(pathway, tmp_path / name.replace(".", "-"), tmp_path / name)
+
+
+def test_checkbox_columns_and_plain_columns_together_are_read_row_by_row(pathway: Pathway, tmp_path: Path) -> None:
+    f = tmp_path / "mixed.csv"
+    f.write_text("referral_id,risks_discussed,risks_discussed___infection,referral_id\nR1,withdrawal,1,R1b\n"
+                 "R2,,0,\n", encoding="utf-8")
+    assert not codec.csv_plan(["referral_id", "risks_discussed", "risks_discussed___infection"], pathway).simple
+    compare(pathway, tmp_path / "out", f)
+
+
+def test_every_example_case_through_the_columnar_path(pathway: Pathway, tmp_path: Path) -> None:
+    cases = [c for c in pathway.cases]
+    lines = [json.dumps(c.referral, default=str) for c in cases]
+    result = run_audit(pathway, tmp_path / "out", write_jsonl(tmp_path / "cases.jsonl", lines))
+    assert result.page.rejected == 0 and result.page.rechecked <= 2   # values with odd spacing, checked row by row
+    items = [i.id for i in pathway.items]
+    for case, row in zip(cases, result.matrix, strict=True):
+        got = dict(zip(items, row[5:]))
+        assert {k: got[k] for k in case.expect} == case.expect, case.name
+
+
+def test_row_engine_option_gives_the_same_audit(pathway: Pathway, tmp_path: Path) -> None:
+    write_both(referrals(300, seed=13, invalid_rate=0.1, pathway=pathway), tmp_path / "g.jsonl", tmp_path / "g.csv",
+               pathway)
+    fast = run_audit(pathway, tmp_path / "fast", tmp_path / "g.csv", tmp_path / "g.jsonl")
+    slow = run_audit(pathway, tmp_path / "slow", tmp_path / "g.csv", tmp_path / "g.jsonl", row_only=True)
+    assert fast.matrix_bytes == slow.matrix_bytes and fast.rejects_bytes == slow.rejects_bytes
+    assert slow.page.rechecked == slow.page.records
+
+
+@pytest.mark.parametrize(
+    ("field", "cell", "json_decision", "csv_decision"),
+    [
+        ("diagnosis_cp", "true", 0, 0),            # a JSON true and the text "true" both mean yes
+        ("diagnosis_cp", " No ", 1, 1),
+        ("diagnosis_cp", "1", codec.UNSURE, codec.UNSURE),
+        ("gmfcs_level", "IV", 3, 3),
+        ("gmfcs_level", "UNKNOWN", None, None),
+        ("gmfcs_level", "4", codec.UNSURE, codec.UNSURE),   # a JSON 4 or 4.0: the row reader sees a number
+        ("functional_impact", '["posture", "movement"]', 1 | 32, codec.UNSURE),
+        ("functional_impact", "movement|posture", codec.UNSURE, 1 | 32),   # JSON strings are not split
+        ("functional_impact", '["movement", 1]', codec.UNSURE, codec.UNSURE),
+        ("functional_impact", "[]", codec.UNSURE, codec.UNSURE),   # the text "[]"; a real empty list never gets here
+        ("functional_impact", "|", codec.UNSURE, None),
+        ("functional_impact", "none", 64, 64),
+        ("functional_impact", '["movement", "none"]', codec.UNSURE, codec.UNSURE),
+    ],
+)
+def test_dictionary_decisions_come_from_the_referral_model(
+    pathway: Pathway, field: str, cell: str, json_decision: int | None, csv_decision: int | None,
+) -> None:
+    f = pathway.fields[field]
+    assert codec.Dictionary(pathway, json=True).decide(f, cell) == json_decision
+    assert codec.Dictionary(pathway, json=False).decide(f, cell) == csv_decision
