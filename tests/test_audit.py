@@ -4,6 +4,10 @@ from __future__ import annotations
 import io
 import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -213,3 +217,24 @@ def test_audit_of_bad_input_never_shows_a_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stderr.startswith("audit: 3 records = 0 evaluated + 3 not evaluated")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_real_signal_mid_audit_leaves_no_output_file(tmp_path: Path, signum: int) -> None:
+    """The installed command, interrupted while it works: no report, no matrix, no temporary file."""
+    line = '{"referral_id": "R-1", "age_years": 9, "diagnosis_cp": "yes", "functional_impact": ["movement"]}\n'
+    (tmp_path / "big.jsonl").write_text(line * 300_000, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-m", "pathway", "audit", "big.jsonl", "-o", "out.html",
+                             "--csv", "m.csv", "--jobs", "2"], cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not any(p.name.endswith(".part") for p in tmp_path.iterdir()):  # it is writing: interrupt now
+        assert proc.poll() is None, "the audit finished before it could be interrupted"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.startswith("pathway: interrupted\n")  # (a worker cut off mid-start may add its own traceback)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.jsonl"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -43,7 +44,7 @@ def run(pathway: Pathway, tasks: Iterable[Task], options: Options, jobs: int) ->
         return
     with _polars_threads(max(1, (os.cpu_count() or 1) // jobs)):
         pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=prepare, initargs=(pathway,))
+                                   initializer=_worker_start, initargs=(pathway,))
         for _ in range(jobs):   # start the workers now: they get ready while the inputs are scanned
             pool.submit(_ready)
     finished = False
@@ -60,7 +61,16 @@ def run(pathway: Pathway, tasks: Iterable[Task], options: Options, jobs: int) ->
         raise PathwayError("a worker process stopped unexpectedly (out of memory?); nothing was written."
                            " Try a smaller --batch-size or fewer --jobs.") from None
     finally:
-        pool.shutdown(wait=finished, cancel_futures=not finished)
+        if not finished:  # interrupted or failed: stop the workers now, mid-task, quietly
+            for worker in list(getattr(pool, "_processes", {}).values()):
+                worker.terminate()
+        pool.shutdown(wait=True, cancel_futures=not finished)  # none outlives the audit, even mid-start
+
+
+def _worker_start(pathway: Pathway) -> None:
+    """A worker leaves Ctrl+C to the main process, which stops it and cleans up the outputs."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    prepare(pathway)
 
 
 def _ready() -> None:
