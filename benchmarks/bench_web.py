@@ -16,9 +16,7 @@ import json
 import multiprocessing as mp
 import os
 import re
-import signal
 import statistics
-import subprocess
 import sys
 import time
 import urllib.request
@@ -26,9 +24,10 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from serving import HOST, ROOT, start_server, stop_server  # noqa: E402
+
 EXAMPLE = ROOT / "examples" / "referral-R-001.yaml"
-HOST = "127.0.0.1"
 
 
 def referral_json() -> bytes:
@@ -96,31 +95,6 @@ def measure(port: int, request: bytes, clients: int, seconds: float, procs: int)
     }
 
 
-def start_server(workers: int) -> tuple[subprocess.Popen[str], int]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pathway", "serve", "--port", "0", "--workers", str(workers), "--log-level", "warning"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
-    if not match:
-        proc.kill()
-        raise SystemExit(f"pathway serve did not start: {line!r}")
-    port = int(match.group(1))
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://{HOST}:{port}/api/pathway", timeout=2):
-                return proc, port
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise SystemExit("pathway serve did not answer") from None
-            time.sleep(0.1)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="measured time per client count (default 5)")
@@ -131,7 +105,7 @@ def main() -> None:
     if not 0 < args.seconds <= 120:
         raise SystemExit("--seconds must be from 0 to 120")
     body = referral_json()
-    proc, port = start_server(args.workers)
+    proc, port = start_server(["--workers", str(args.workers)])
     try:
         check = urllib.request.Request(f"http://{HOST}:{port}/api/check", data=body,
                                        headers={"content-type": "application/json"})
@@ -147,11 +121,7 @@ def main() -> None:
             print(f"{clients:>8} {m['requests']:>9.0f} {m['rps']:>8.0f} {m['p50_ms']:>7.2f} {m['p99_ms']:>7.2f} "
                   f"{m['max_ms']:>7.2f} {m['errors']:>6.0f}", flush=True)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(proc)
 
 
 if __name__ == "__main__":

@@ -29,13 +29,10 @@ import multiprocessing as mp
 import os
 import queue
 import re
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import synth  # noqa: E402
+from serving import start_server, stop_server  # noqa: E402
 
 from pathway.loader import load_pathway  # noqa: E402
 from pathway.resources import default_pathway_dir  # noqa: E402
@@ -228,45 +226,6 @@ def rss_kib(pid: int) -> int:
     return int(found.group(1))
 
 
-def start_server(config: Soak, log: Any) -> tuple[subprocess.Popen[str], int]:
-    """`python -m pathway serve --port 0` on 127.0.0.1, once it answers; its errors go to `log`."""
-    engine = ["--cross-check"] if config.cross_check else ["--engine", config.engine]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pathway", "serve", "--host", HOST, "--port", "0", "--log-level", "warning", *engine],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
-    if not match:
-        stop_server(proc)
-        raise RuntimeError(f"pathway serve did not start: {line!r}")
-    port = int(match.group(1))
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://{HOST}:{port}/api/pathway", timeout=2):
-                return proc, port
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                stop_server(proc)
-                raise RuntimeError("pathway serve did not answer") from None
-            time.sleep(0.1)
-
-
-def stop_server(proc: subprocess.Popen[str]) -> None:
-    """Ctrl+C by process id, as a user stops it; killed if it has not stopped in 20 s."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    if proc.stdout is not None:
-        proc.stdout.close()
-
-
 def run_soak(config: Soak) -> Outcome:
     """Start the server, drive the load, sample its memory, stop it; every wrong answer is in `errors`."""
     if not 0 < config.procs <= config.clients:
@@ -274,7 +233,7 @@ def run_soak(config: Soak) -> Outcome:
     pool, expected = build_pool(config.pool, config.seed)
     outcome = Outcome(requests=config.requests)
     with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
-        proc, port = start_server(config, log)
+        proc, port = start_server(["--cross-check"] if config.cross_check else ["--engine", config.engine], log)
         try:
             ctx = mp.get_context("spawn")
             progress = ctx.Value("q", 0)

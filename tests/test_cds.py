@@ -12,12 +12,10 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-import yaml
 from pydantic import BaseModel
 
 from pathway.definition import Pathway
@@ -31,15 +29,10 @@ from pathway.web.cds import (
 from pathway.web.security import DATA_CSP
 from pathway.yamlsrc import Located
 
-from .conftest import EXAMPLE, RULES, Result
+from .conftest import EXAMPLE, FIXED, RULES, Result, TestClient, example
 from .test_wording import DECISION_WORDS, without_disclaimer
 
-with warnings.catch_warnings():  # newer Starlette prefers httpx2 to httpx, and says so once, at import
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
-    from fastapi.testclient import TestClient
-
 Run = Callable[..., Result]
-FIXED = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.timezone.utc)
 URL = "/cds-services/itb-pathway-checklist"
 PATIENT = "1288992"
 
@@ -174,17 +167,6 @@ SPEC_FIELDS: dict[type[BaseModel], set[str]] = {
 
 
 # -- helpers ---------------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[TestClient]:
-    with TestClient(create_app(RULES, clock=lambda: FIXED)) as c:
-        yield c
-
-
-def example() -> dict[str, Any]:
-    data = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
-    return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in data.items()}
-
 
 def form(pathway: Pathway, referral: dict[str, Any] | None = None) -> dict[str, Any]:
     return referral_to_response(referral if referral is not None else example(), pathway)

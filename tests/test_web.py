@@ -6,46 +6,27 @@ import datetime as dt
 import hashlib
 import json
 import re
-import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-import yaml
 from markupsafe import escape
 
 from pathway.conditions import to_data
 from pathway.definition import Pathway
-from pathway.render import render
 from pathway.service import check, referral_values
 from pathway.web.app import create_app
 from pathway.web.formdata import BodyError, parse_form
 from pathway.yamlsrc import Located
 
-from .conftest import EXAMPLE, RULES, Result, edit
-
-with warnings.catch_warnings():  # newer Starlette prefers httpx2 to httpx, and says so once, at import
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
-    from fastapi.testclient import TestClient
+from .conftest import EXAMPLE, FIXED, RULES, Result, TestClient, edit, example
 
 Run = Callable[..., Result]
-FIXED = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.timezone.utc)
 NOW = "2026-12-03T09:00:00Z"
 SCRIPT = '<script>alert("x")</script> & more'
 SCRIPT_ESCAPED = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; more"
-
-
-@pytest.fixture(scope="module")
-def client() -> Iterator[TestClient]:
-    with TestClient(create_app(RULES, clock=lambda: FIXED)) as c:
-        yield c
-
-
-def example() -> dict[str, Any]:
-    data = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
-    return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in data.items()}
 
 
 def form_pairs(referral: dict[str, Any]) -> list[tuple[str, str]]:

@@ -12,7 +12,6 @@ slow route, and the test suite checks both routes agree.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from ..inputs import Record, jsonl_record
 from ..yamlsrc import MAX_BYTES, Located, Path_, parse_json
