@@ -19,27 +19,17 @@ from .backends import BACKENDS
 from .definition import Pathway
 from .errors import PathwayError, ProblemsError
 from .loader import load_pathway
+from .outputs import write_atomic
 from .render import FORMATS, format_for, render, render_form
 from .resources import default_pathway_dir, rules_dir
 from .service import check, now, parse_time, read_document, referral_values
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    """Write beside the target and rename, so an interrupted run leaves no half file."""
-    tmp = path.with_name(f".{path.name}.part")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise PathwayError(f"{path}: cannot write: {exc.strerror}") from None
 
 
 def emit(text: str, output: str | None, stdout: TextIO) -> None:
     if output in (None, "-"):
         stdout.write(text)
     else:
-        _atomic_write(Path(output), text)
+        write_atomic(output, text)
 
 
 def _pathway(args: argparse.Namespace) -> Pathway:

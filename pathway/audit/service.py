@@ -9,22 +9,21 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import io
-import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from ..definition import Pathway
-from ..errors import InputError, Problem
+from ..outputs import atomic_output
 from .aggregate import Merger
 from .page import AuditPage, build_page, render_page
 from .progress import Progress
 from .run import run
-from .task import Options
 from .sources import check_inputs, plan
+from .task import Options
 
 
 @dataclass(frozen=True)
@@ -45,9 +44,9 @@ def audit(
     options = Options(keep=keep, matrix=outputs.matrix is not None, reasons=outputs.rejects is not None,
                       row_only=row_only)
     with ExitStack() as stack:
-        matrix = stack.enter_context(_atomic(outputs.matrix, binary=True)) if outputs.matrix else None
-        rejects = stack.enter_context(_atomic(outputs.rejects)) if outputs.rejects else None
-        page_out = stack.enter_context(_atomic(outputs.html)) if outputs.html else None
+        matrix = stack.enter_context(atomic_output(outputs.matrix, binary=True)) if outputs.matrix else None
+        rejects = stack.enter_context(atomic_output(outputs.rejects)) if outputs.rejects else None
+        page_out = stack.enter_context(atomic_output(outputs.html)) if outputs.html else None
         merger = Merger(pathway, keep, matrix, rejects)
         tracker = progress or Progress(0, stream=io.StringIO())   # not a terminal: silent
         tracker.total = max(1, sum(_size(f) for f in files))
@@ -76,21 +75,3 @@ def _size(path: Path) -> int:
         return 0
 
 
-@contextmanager
-def _atomic(target: str, binary: bool = False) -> Iterator[IO[Any]]:
-    """A file written as `.NAME.part` beside `target`, renamed over it only if the block completes."""
-    path = Path(target)
-    if path.is_dir():
-        raise InputError([Problem(target, None, None, "cannot write: is a folder")])
-    tmp = path.with_name(f".{path.name}.part")
-    try:
-        handle: IO[Any] = open(tmp, "wb") if binary else open(tmp, "w", encoding="utf-8", newline="")
-    except OSError as exc:
-        raise InputError([Problem(target, None, None, f"cannot write: {exc.strerror}")]) from None
-    try:
-        with handle:
-            yield handle
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

@@ -15,8 +15,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..errors import PathwayError
 from ..loader import load_pathway
+from ..outputs import write_atomic
 from ..resources import default_pathway_dir
 from ..service import now, parse_time
 from .gather import make_packet
@@ -43,15 +43,6 @@ def output_path(text: str) -> Path:
     return path
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write beside the target and rename, so an interrupted run leaves no half packet."""
-    tmp = path.with_name(f".{path.name}.part")
-    try:
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise PathwayError(f"{path}: cannot write: {exc.strerror}") from None
 
 
 def _warn_duplicates(packet: Packet) -> None:

@@ -1,0 +1,42 @@
+"""Output files that are either whole or absent.
+
+Every report, packet, audit page and CSV is written as `.NAME.part` beside its
+target and renamed over it only when complete; on any failure or interruption
+(Ctrl+C, or SIGTERM, which the command turns into the same) the part file is
+removed. So a file that exists is a whole one.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import InputError, Problem
+
+
+@contextmanager
+def atomic_output(target: str | Path, binary: bool = False) -> Iterator[IO[Any]]:
+    """A file handle whose contents replace `target` only if the block completes."""
+    path = Path(target)
+    if path.is_dir():
+        raise InputError([Problem(str(target), None, None, "cannot write: is a folder")])
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        handle: IO[Any] = open(tmp, "wb") if binary else open(tmp, "w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise InputError([Problem(str(target), None, None, f"cannot write: {exc.strerror}")]) from None
+    try:
+        with handle:
+            yield handle
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(target: str | Path, data: str | bytes) -> None:
+    """Write a whole file at once (text as UTF-8), whole or not at all."""
+    with atomic_output(target, binary=isinstance(data, bytes)) as out:
+        out.write(data)
