@@ -70,7 +70,7 @@ def test_installed_command_works_from_any_directory(wheel: Path, tmp_path: Path)
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", str(wheel)],
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", "--ignore-installed", str(wheel)],
                    check=True, capture_output=True)
     clean_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH",)}
     clean_env["SOURCE_DATE_EPOCH"] = "1796288400"
