@@ -80,6 +80,16 @@ def referral_values(pathway: Pathway, doc: Located, data: Any = None, prefix: tu
     return values
 
 
+def validate_referral(
+    pathway: Pathway, doc: Located, data: Any = None, prefix: tuple[str | int, ...] = (),
+) -> tuple[Values | None, list[Problem]]:
+    """`referral_values` without raising: for batch readers that count and list rejections."""
+    try:
+        return referral_values(pathway, doc, data, prefix), []
+    except InputError as exc:
+        return None, exc.problems
+
+
 def find(pathway: Pathway, values: Mapping[str, Any], engine: str = "python", cross: bool = False) -> Findings:
     """Evaluate with the chosen backend, or with every backend when cross-checking."""
     if cross:

@@ -11,6 +11,7 @@ must give the same report as the referral itself.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import operator
 import warnings
@@ -30,7 +31,11 @@ from pathway import conditions as C
 from pathway.definition import Case
 from pathway.errors import ExportError, InputError
 from pathway.inputs import iter_records
-from pathway.interop.fhir import questionnaire, referral_to_response, values_from_response
+from pathway.interop.fhir import (
+    questionnaire,
+    referral_to_response,
+    values_from_response,
+)
 from pathway.loader import load_pathway
 from pathway.service import check, referral_values
 from pathway.yamlsrc import Located, load_json
@@ -458,3 +463,23 @@ def test_export_of_a_pathway_fhir_cannot_express_exits_3_naming_the_field(runner
     assert r.err == ("pathway: cannot export the pathway as a FHIR Questionnaire:\n"
                      "  field 'trial_method': its shown_when (NOT trial_status ∈ {not_planned, planned}) has no FHIR"
                      " enableWhen form: a negation (FHIR shows a question whose test is unanswered differently)\n")
+
+
+def test_the_audit_reads_questionnaire_responses_like_referrals(tmp_path: Path) -> None:
+    """A folder of response files and a JSONL of responses audit to the statuses of the referrals."""
+    from pathway.cli import main
+
+    cases = PATHWAY.cases
+    responses = tmp_path / "responses.jsonl"
+    responses.write_text("".join(json.dumps(referral_to_response(c.referral, PATHWAY), default=str) + "\n"
+                                 for c in cases), encoding="utf-8")
+    plain = tmp_path / "referrals.jsonl"
+    plain.write_text("".join(json.dumps(c.referral, default=str) + "\n" for c in cases), encoding="utf-8")
+    matrices = []
+    for source in (responses, plain):
+        matrix = tmp_path / f"{source.stem}-matrix.csv"
+        assert main(["audit", str(source), "-o", str(tmp_path / "a.html"), "--csv", str(matrix), "--jobs", "1",
+                     "--now", "2026-12-03T09:00:00Z"], stdout=io.StringIO()) == 0
+        matrices.append([row.split(",", 1)[1] for row in matrix.read_text(encoding="utf-8").splitlines()])
+    assert len(matrices[0]) == len(cases) + 1
+    assert matrices[0] == matrices[1]

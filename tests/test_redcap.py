@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -259,3 +260,23 @@ def test_export_redcap_of_a_pathway_it_cannot_hold_exits_3(runner: Run, rules_co
     assert r.err == ("pathway: cannot export the pathway as a REDCap data dictionary:\n"
                      "  field 'trial_method': its shown_when (NOT trial_status = planned) has no REDCap branching"
                      " logic form: a negation (REDCap's logic has no 'unknown')\n")
+
+
+def test_the_audit_reads_a_raw_records_export_as_it_reads_the_referrals(tmp_path: Path) -> None:
+    """`pathway audit` on REDCap's raw export gives the same status matrix as on the referrals themselves."""
+    from pathway.cli import main
+
+    cases = PATHWAY.cases
+    export = tmp_path / "export.csv"
+    export.write_text(raw_export([c.referral for c in cases], data_dictionary(PATHWAY)), encoding="utf-8")
+    plain = tmp_path / "referrals.jsonl"
+    plain.write_text("".join(json.dumps(c.referral, default=str) + "\n" for c in cases), encoding="utf-8")
+    matrices = []
+    for source in (export, plain):
+        matrix = tmp_path / f"{source.stem}-matrix.csv"
+        assert main(["audit", str(source), "-o", str(tmp_path / "a.html"), "--csv", str(matrix), "--jobs", "1",
+                     "--now", "2026-12-03T09:00:00Z"], stdout=io.StringIO()) == 0
+        rows_ = list(csv.reader(matrix.read_text(encoding="utf-8").splitlines()))
+        matrices.append([row[1:] for row in rows_])  # all but the source column
+    assert len(matrices[0]) == len(cases) + 1
+    assert matrices[0] == matrices[1]

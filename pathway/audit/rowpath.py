@@ -21,8 +21,9 @@ from pydantic import BaseModel, ValidationError
 
 from ..definition import Pathway
 from ..inputs import Record, csv_record, csv_row
-from ..referral import Values, referral_model, to_values, validate
-from ..yamlsrc import MAX_BYTES, parse_json
+from ..referral import Values, referral_model, to_values
+from ..service import validate_referral
+from ..yamlsrc import MAX_BYTES, Located, parse_json
 from . import jsonline
 
 
@@ -75,7 +76,7 @@ class Decided:
 
 
 def decide(pending: Pending, pathway: Pathway) -> Decided | None:
-    """Accept or reject as `inputs` + `referral.validate` would; None for a blank CSV row (no record)."""
+    """Accept or reject as `inputs` + `service.referral_values` would; None for a blank CSV row (no record)."""
     data: Any
     if pending.kind == "json":
         if len(pending.text) > MAX_BYTES:
@@ -95,10 +96,12 @@ def decide(pending: Pending, pathway: Pathway) -> Decided | None:
         assert record is not None
         if record.problem is not None:
             return Decided(None, (str(record.problem),))
-        values, found = validate(record.doc.data, tuple(pathway.fields.values()), record.doc)
+        values, found = validate_referral(pathway, record.doc)
         return Decided(values, None if values is not None else tuple(str(p) for p in found))
     if not isinstance(data, dict):
         return Decided(None)
+    if "resourceType" in data:  # a FHIR QuestionnaireResponse: read by the shared path, as `pathway check` does
+        return Decided(validate_referral(pathway, Located(pending.source, data))[0])
     try:
         model = _model(pathway).model_validate(data)
     except ValidationError:
@@ -124,6 +127,6 @@ def problems(pending: Pending, pathway: Pathway) -> tuple[str, ...]:
         return ()
     if record.problem is not None:
         return (str(record.problem),)
-    values, found = validate(record.doc.data, tuple(pathway.fields.values()), record.doc)
+    values, found = validate_referral(pathway, record.doc)
     assert values is None, f"{pending.source}: decided as rejected, but the row validator accepts it"
     return tuple(str(p) for p in found)
