@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pathway.audit.page import AuditPage
+from pathway.audit.service import Outputs, audit
 from pathway.backends import get_evaluator
 from pathway.definition import Pathway
 from pathway.engine import evaluate
 from pathway.inputs import iter_records
 from pathway.referral import validate
-from pathway.audit.page import AuditPage
-from pathway.audit.service import Outputs, audit
 
 from .conftest import ROOT
 
@@ -99,3 +99,16 @@ def write_referrals(folder: Path, records: list[dict[str, Any]], pathway: Pathwa
         writer.writerow(columns)
         writer.writerows(synth.csv_cells(r, columns) for r in records)
     return {"yaml": yaml_dir, "jsonl": jsonl, "csv": folder / "r.csv"}
+
+
+def audit_matrix_without_sources(source: Path, work: Path) -> list[list[str]]:
+    """`pathway audit SOURCE --csv` as a user runs it: the status matrix, less the source column."""
+    import io
+
+    from pathway.cli import main
+
+    matrix = work / f"{source.stem}-matrix.csv"
+    code = main(["audit", str(source), "-o", str(work / f"{source.stem}.html"), "--csv", str(matrix), "--jobs", "1",
+                 "--now", "2026-12-03T09:00:00Z"], stdout=io.StringIO())
+    assert code == 0
+    return [row[1:] for row in csv.reader(matrix.read_text(encoding="utf-8").splitlines())]
