@@ -9,7 +9,6 @@ not verbatim are all load errors, reported as `file:line:col: message`.
 from __future__ import annotations
 
 import hashlib
-from types import MappingProxyType
 import typing
 from pathlib import Path
 from typing import Any, TypeVar
@@ -155,7 +154,7 @@ class _Loader:
             evidence_source=evidence_source,
             evidence_introduction=" ".join(spec.evidence.introduction.split()),
             evidence=tuple(spec.evidence.quotes),
-            explanations=MappingProxyType({str(k): v for k, v in spec.explanations.items()}),
+            explanations={str(k): v for k, v in spec.explanations.items()},
             seeds=tuple(seeds.values()),
             sources=tuple(spec.sources),
             canonical=spec.canonical,
@@ -280,7 +279,7 @@ class _Loader:
                     self.citations(d.citations, doc, dat + ("citations",), seeds, sources),
                 ))
             if holds is not None:
-                out.append(Item(it.id, it.section, it.title, holds, applies, MappingProxyType({str(k): v for k, v in it.explain.items()}),
+                out.append(Item(it.id, it.section, it.title, holds, applies, {str(k): v for k, v in it.explain.items()},
                                 citations, tuple(points), it.source))
         self.problems.extend(parser.problems)
         return tuple(out)

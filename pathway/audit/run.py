@@ -16,23 +16,11 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from multiprocessing.reduction import ForkingPickler
-from types import MappingProxyType
-from typing import Any
 
 from ..definition import Pathway
 from ..errors import PathwayError
 from .sources import Task
 from .task import Options, TaskResult, prepare, process
-
-
-def _mapping_proxy(items: dict[str, Any]) -> MappingProxyType[str, Any]:
-    return MappingProxyType(items)
-
-
-# A loaded pathway keeps its explanations in read-only mappings, which pickle does not know;
-# teach multiprocessing's own pickler (only it) to send them as a copy.
-ForkingPickler.register(MappingProxyType, lambda m: (_mapping_proxy, (dict(m),)))
 
 
 def run(pathway: Pathway, tasks: Iterable[Task], options: Options, jobs: int) -> Iterator[TaskResult]:
