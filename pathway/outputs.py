@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,16 +23,20 @@ def atomic_output(target: str | Path, binary: bool = False) -> Iterator[IO[Any]]
     if path.is_dir():
         raise InputError([Problem(str(target), None, None, "cannot write: is a folder")])
     tmp = path.with_name(f".{path.name}.part")
-    try:
-        handle: IO[Any] = open(tmp, "wb") if binary else open(tmp, "w", encoding="utf-8", newline="")
-    except OSError as exc:
-        raise InputError([Problem(str(target), None, None, f"cannot write: {exc.strerror}")]) from None
-    try:
+    opened = False
+    try:  # the open is inside: a signal landing after the file exists, before `open` returns, removes it too
+        try:
+            handle: IO[Any] = open(tmp, "wb") if binary else open(tmp, "w", encoding="utf-8", newline="")
+        except OSError as exc:
+            raise InputError([Problem(str(target), None, None, f"cannot write: {exc.strerror}")]) from None
+        opened = True
         with handle:
             yield handle
         os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+    except BaseException as exc:
+        if opened or not isinstance(exc, InputError):  # never remove a file this call did not make
+            with suppress(OSError):
+                tmp.unlink(missing_ok=True)
         raise
 
 

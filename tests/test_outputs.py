@@ -37,3 +37,27 @@ def test_unwritable_targets_are_input_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         write_atomic(tmp_path / "missing" / "r.html", "x")
     assert str(info.value) == f"{tmp_path}/missing/r.html: cannot write: No such file or directory"
+
+
+def test_a_signal_landing_inside_open_leaves_no_part_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The window CI caught: the part file exists, `open` has not returned, Ctrl+C or SIGTERM arrives."""
+    import builtins
+
+    from pathway import outputs
+
+    def open_then_interrupted(path: Path, *args: object, **kwargs: object) -> object:
+        builtins.open(path, *args, **kwargs).close()  # type: ignore[call-overload]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(outputs, "open", open_then_interrupted, raising=False)
+    with pytest.raises(KeyboardInterrupt), atomic_output(tmp_path / "out.html"):
+        pass
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_part_path_this_call_could_not_open_is_left_alone(tmp_path: Path) -> None:
+    (tmp_path / ".r.html.part").mkdir()
+    with pytest.raises(InputError) as info:
+        write_atomic(tmp_path / "r.html", "x")
+    assert str(info.value) == f"{tmp_path}/r.html: cannot write: Is a directory"
+    assert (tmp_path / ".r.html.part").is_dir()
