@@ -120,7 +120,7 @@ class _Loader:
 
     # -- the whole pathway ---------------------------------------------------
 
-    def load(self) -> Pathway:
+    def load(self, examples: bool = True) -> Pathway:
         docs = {name: self.read(self.folder / name) for name in RULE_FILES}
         spec = self.model(docs["pathway.yaml"], PathwaySpec)
         form_spec = self.model(docs["form.yaml"], FormSpec)
@@ -159,7 +159,7 @@ class _Loader:
             sources=tuple(spec.sources),
             canonical=spec.canonical,
         )
-        cases = self.examples(pathway)
+        cases = self.examples(pathway) if examples else ()
         if self.problems:
             raise RulesError(self.problems)
         object.__setattr__(pathway, "cases", cases)
@@ -424,9 +424,13 @@ def _pydantic_problem(doc: Located, cls: type[BaseModel], prefix: Path_, err: An
     return doc.at(path, f"'{where}': {msg[0].lower()}{msg[1:]}" if where else msg)
 
 
-def load_pathway(folder: str | Path) -> Pathway:
-    """Load and check one pathway folder; raise `RulesError` listing every problem."""
+def load_pathway(folder: str | Path, *, examples: bool = True) -> Pathway:
+    """Load and check one pathway folder; raise `RulesError` listing every problem.
+
+    `examples=False` leaves out the example cases (the pathway's own tests, which
+    `pathway validate` and `pathway test` read): for a command that only evaluates
+    referrals and whose start-up time counts, such as the audit."""
     folder = Path(folder)
     if not (folder / "pathway.yaml").is_file():
         raise RulesError([Problem(str(folder), None, None, "not a pathway folder (no pathway.yaml)")])
-    return _Loader(folder).load()
+    return _Loader(folder).load(examples=examples)

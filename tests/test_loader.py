@@ -176,3 +176,17 @@ def test_rules_hash_changes_with_rules_not_with_examples(rules_copy: Path) -> No
     assert rules_sha256(rules_copy) == before
     edit(rules_copy / "items.yaml", "title: Spasticity is diffuse or severe", "title: Spasticity is severe or diffuse")
     assert rules_sha256(rules_copy) != before
+
+
+def test_a_pathway_loaded_without_its_examples_is_the_same_pathway(rules_copy: Path) -> None:
+    """The audit skips the example cases (its start-up time counts); everything else is loaded and checked."""
+    whole = load_pathway(rules_copy)
+    (rules_copy / "examples" / "extra.yaml").write_text("cases: []\n", encoding="utf-8")   # broken: no cases
+    with pytest.raises(RulesError, match="extra.yaml"):
+        load_pathway(rules_copy)
+    lean = load_pathway(rules_copy, examples=False)
+    assert lean.cases == () and len(whole.cases) > 80
+    assert (lean.rules_sha256, lean.items, lean.form) == (whole.rules_sha256, whole.items, whole.form)
+    edit(rules_copy / "items.yaml", "title: Spasticity is diffuse or severe", "title: 12")
+    with pytest.raises(RulesError):
+        load_pathway(rules_copy, examples=False)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import csv
 import heapq
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import IO
 
 from ..definition import STATUSES, Pathway
-from .task import MATRIX_FIXED, Entry, TaskResult
+from .task import MATRIX_FIXED, Entry, Options, TaskResult
 
 REJECT_COLUMNS = ("source", "problems")
 
@@ -95,6 +96,15 @@ class Merger:
                 heapq.heapreplace(self._heap, item)
         if self._matrix is not None:
             self._matrix.write(result.matrix)
+
+    def narrow(self, options: Options) -> Options:
+        """Options for the next task: no more rejected records than the page still has room for,
+        and only referrals less complete than the least complete list's last (a later one that is
+        as complete comes after it in input order, so it could not displace it)."""
+        t = self.totals
+        rejects = options.rejects if options.reasons else max(0, min(options.rejects, t.keep - len(t.rejects)))
+        below = -self._heap[0][0] if t.keep and len(self._heap) >= t.keep else math.inf
+        return replace(options, rejects=rejects, below=below)
 
     def finish(self) -> Totals:
         """The totals, with the least complete referrals sorted (least complete first, then input order)."""

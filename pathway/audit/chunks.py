@@ -9,7 +9,6 @@ characters, CSV rows with too many cells, or anything Polars refuses.
 """
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -64,47 +63,74 @@ def _bytes(task: Task) -> bytes:
 
 # --- JSONL -------------------------------------------------------------------
 
-_JSON_UNSAFE = (("\\", "\\"), ("\t", "\t"), ("\x00", "\x00"), ('" ', '" +:'))
-"""(look for, then match per line): escapes, tabs, NUL, spaces before a colon (`"key" :`). Lines holding
-any go to the row validator, so that in the rest no string holds a quote and `":` marks exactly the keys."""
+_JSON_UNSAFE = r"[\\\t\x00]"
+_SPACED_KEY = '" +:'
+"""Escapes, tabs, NUL, spaces before a colon (`"key" :`). Lines holding any go to the row
+validator, so that in the rest no string holds a quote and `":` marks exactly the keys."""
 
 
 def _jsonl(raw: bytes, name: str, first_line: int, pathway: Pathway) -> Batch:
     """Lines exactly as `str.splitlines` (what `inputs` uses); plain object lines go to Polars."""
-    text = raw.decode("utf-8")
-    lines = text.splitlines()
+    series, simple = _lines(raw)
+    n = len(series)
     batch = Batch("json")
     at = first_line   # line i of the range is line `at + i` of the file
-    series = pl.Series("line", lines, dtype=pl.String)
-    plain = series.str.starts_with("{") & series.str.ends_with("}") & (series.str.len_bytes() <= MAX_BYTES)
-    for probe, pattern in _JSON_UNSAFE:
-        if probe in text:
-            plain = plain & ~series.str.contains(pattern, literal=probe == pattern)
+    plain = (series.str.starts_with("{") & series.str.ends_with("}") & (series.str.len_bytes() <= MAX_BYTES)
+             & ~series.str.contains(_JSON_UNSAFE))
+    spaced = series.str.contains('" ', literal=True)
+    if spaced.any():
+        plain = plain & ~(spaced & series.str.contains(_SPACED_KEY))
     candidates: list[int] = plain.arg_true().to_list()
-    if len(candidates) < len(lines):
-        batch.routed += [(at + i, json_line(name, at + i, lines[i])) for i in (~plain).arg_true().to_list()
-                         if lines[i].strip()]
-    # Polars reads the bytes as they are when they are exactly the candidate lines, one per "\n".
-    whole = len(candidates) == len(lines) == text.count("\n") + (not text.endswith("\n"))
+    if len(candidates) < n:
+        batch.routed += [(at + i, json_line(name, at + i, series[i])) for i in (~plain).arg_true().to_list()
+                         if series[i].strip()]
     frames: list[pl.DataFrame] = []
     kept: list[int] = []
     schema = {f: pl.String for f in pathway.fields}
-    reader = (lambda idx: _ndjson(raw, len(idx), schema) if whole and len(idx) == len(lines)
-              else _ndjson("\n".join(lines[i] for i in idx).encode("utf-8"), len(idx), schema))
+    # Polars reads the bytes as they are when they are exactly the candidate lines, one per "\n".
+    reader = (lambda idx: _ndjson(raw, len(idx), schema) if simple and len(idx) == n
+              else _ndjson(series.gather(idx).str.join("\n").item().encode("utf-8"), len(idx), schema))
     for idx, frame in _parts(candidates, reader):
         if frame is None:
-            batch.routed += [(at + i, json_line(name, at + i, lines[i])) for i in idx]
+            batch.routed += [(at + i, json_line(name, at + i, series[i])) for i in idx]
             continue
         frames.append(frame)
         kept += idx
     if frames:
         frame = pl.concat(frames) if len(frames) > 1 else frames[0]
-        kept_lines = series if len(kept) == len(lines) else series.gather(kept)
+        kept_lines = series if len(kept) == n else series.gather(kept)
         keys = _keys_ok(kept_lines, frame, set(pathway.fields))
-        batch.raw = _empty_lists(frame, kept_lines, pathway).with_columns(_keys_ok=keys)
+        batch.raw = pl.concat([_empty_lists(frame, kept_lines, pathway), keys], how="horizontal")
         batch.raw_lines = [at + i for i in kept]
-        batch.reread = lambda k: json_line(name, at + kept[k], lines[kept[k]])
+        batch.reread = lambda k: json_line(name, at + kept[k], series[kept[k]])
     return batch
+
+
+_OTHER_BREAKS = (b"\r", b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e")
+_WIDE_BREAKS = "[\x85\u2028\u2029]"
+"""Where `str.splitlines` breaks a line besides "\n": bytes found fast, and characters of more
+than a byte (looked for by Polars, line by line, only in text that is not ASCII)."""
+
+
+def _lines(raw: bytes) -> tuple[pl.Series, bool]:
+    """The range's lines as `str.splitlines` gives them, and whether they are exactly the bytes
+    split at each "\n". Polars splits them when nothing but "\n" breaks a line (its CSV reader,
+    with a separator the text does not hold); otherwise Python does."""
+    if b"\x01" not in raw and not any(b in raw for b in _OTHER_BREAKS):
+        try:
+            lines = pl.read_csv(raw, has_header=False, separator="\x01", quote_char=None,
+                                schema={"line": pl.String}, empty_string_is_null=False, raise_if_empty=False)
+        except pl.exceptions.PolarsError:
+            lines = None
+        series = None if lines is None else lines.get_column("line")
+        # every byte is in a line or is the "\n" after one: no line was skipped, split or trimmed
+        if series is not None and series.str.len_bytes().sum() + series.len() - (not raw.endswith(b"\n")) == len(raw):
+            if raw.isascii() or not series.str.contains(_WIDE_BREAKS).any():
+                return series, True
+    text = raw.decode("utf-8")
+    lines_list = text.splitlines()
+    simple = len(lines_list) == text.count("\n") + (not text.endswith("\n"))
+    return pl.Series("line", lines_list, dtype=pl.String), simple
 
 
 def _empty_lists(frame: pl.DataFrame, lines: pl.Series, pathway: Pathway) -> pl.DataFrame:
@@ -129,36 +155,60 @@ def _parts(idx: list[int], read: Callable[[list[int]], pl.DataFrame | None]) -> 
 
 def _ndjson(payload: bytes, rows: int, schema: dict[str, type[pl.String]]) -> pl.DataFrame | None:
     try:
-        frame = pl.read_ndjson(io.BytesIO(payload), schema=schema)
+        frame = pl.read_ndjson(payload, schema=schema)
     except pl.exceptions.PolarsError:
         return None
     return frame if frame.height == rows else None
 
 
-def _keys_ok(lines: pl.Series, raw: pl.DataFrame, known: set[str]) -> pl.Series:
-    """True where every key of the line is a known field, once (Polars drops unknown keys
-    and keeps the first of duplicates, which the row reader refuses).
+def _keys_ok(lines: pl.Series, raw: pl.DataFrame, known: set[str]) -> pl.DataFrame:
+    """`_keys_ok`: every key of the line is a known field, once (Polars drops unknown keys and
+    keeps the first of duplicates, which the row reader refuses); `_keys_bad`: the line has a
+    duplicate key or an unknown one, so the row reader certainly refuses it (a FHIR resource,
+    which `resourceType` marks, is left to the row reader: it is read another way).
 
-    In these lines no string holds a quote, so `":` marks exactly the keys; when their
-    number equals the non-null fields Polars read, there is nothing else. Otherwise
-    (explicit nulls, say) the keys are listed and checked.
+    Every key is followed by a colon and every non-null field Polars read came from a key,
+    so a line with exactly as many colons as non-null fields has nothing else. Otherwise
+    (explicit nulls, an unknown key, a colon inside a value) its keys are listed and checked:
+    in these lines no string holds a quote, so `":` marks exactly the keys.
     """
-    counted = lines.str.count_matches('":', literal=True)
+    counted = lines.str.count_matches(":", literal=True)
     present = raw.select(pl.sum_horizontal(pl.all().is_not_null().cast(pl.UInt32))).to_series()
-    ok = (counted == present).to_list()
-    others = [i for i, good in enumerate(ok) if not good]
-    if others:
-        found = lines.gather(others).str.extract_all(r'"[^"]*":').to_list()
-        for i, keys in zip(others, found):
-            names = [k[1:-2] for k in keys or []]
-            ok[i] = len(set(names)) == len(names) and all(n in known for n in names)
-    return pl.Series("_keys_ok", ok, dtype=pl.Boolean)
+    same = counted == present
+    others: list[int] = (~same).arg_true().to_list()
+    if not others:
+        return pl.DataFrame({"_keys_ok": same, "_keys_bad": pl.repeat(False, len(same), eager=True)})
+    ok = same.to_list()
+    bad = [False] * len(ok)
+    found = lines.gather(others).str.extract_all(r'"[^"]*":').to_list()
+    for i, keys in zip(others, found):
+        names = [k[1:-2] for k in keys or []]
+        refused = len(set(names)) != len(names) or not all(n in known for n in names)
+        ok[i] = not refused
+        bad[i] = refused and "resourceType" not in names
+    return pl.DataFrame({"_keys_ok": ok, "_keys_bad": bad}, schema={"_keys_ok": pl.Boolean, "_keys_bad": pl.Boolean})
 
 
 # --- CSV ---------------------------------------------------------------------
 
 def _csv_chunk(data: bytes, task: Task, pathway: Pathway) -> Batch:
-    """A byte range of a CSV without quotes: each line is a row, cells split at commas."""
+    """A byte range of a CSV without quotes: each line is a row, cells split at commas.
+
+    Polars reads the bytes as they are when it gives one row per line (so line numbers hold)
+    and no row has more cells than the header; otherwise the lines are split here first."""
+    header = task.header
+    width = len(header)
+    at = task.first_line
+    raw = _read_cells(data, width)
+    if raw is not None and raw.height == data.count(b"\n") + (not data.endswith(b"\n")):
+        batch = Batch("csv", raw=raw, raw_lines=list(range(at, at + raw.height)))
+        batch.reread = lambda k: csv_cells(task.name, at + k, header, raw.row(k))
+        return batch
+    return _csv_lines(data, task)
+
+
+def _csv_lines(data: bytes, task: Task) -> Batch:
+    """The lines of a byte range split here: rows with more cells than the header go to the row validator."""
     text = data.decode("utf-8")
     header = task.header
     lines = text.split("\n")
@@ -187,11 +237,16 @@ def _csv_chunk(data: bytes, task: Task, pathway: Pathway) -> Batch:
     return batch
 
 
-def _read_cells(payload: str, width: int) -> pl.DataFrame | None:
+def _read_cells(payload: str | bytes, width: int) -> pl.DataFrame | None:
+    """Cells c0, c1, … as text (a row with fewer cells padded with ""); None if Polars refuses
+    (a row with more cells than `width`, say)."""
+    data = payload.encode("utf-8") if isinstance(payload, str) else payload
+    if not data:
+        return None
     try:
-        return pl.read_csv(io.BytesIO(payload.encode("utf-8")), has_header=False, quote_char=None,
+        return pl.read_csv(data, has_header=False, quote_char=None,
                            schema={f"c{i}": pl.String for i in range(width)}, empty_string_is_null=False,
-                           truncate_ragged_lines=True, raise_if_empty=False)
+                           raise_if_empty=False)
     except pl.exceptions.PolarsError:
         return None
 

@@ -5,13 +5,19 @@ accepts a cell only when it is certain the row validator would accept it with
 the same normalised value, and flags everything else as *unsure*; an unsure
 record is re-read and decided row by row (`rowpath`), which gives the exact
 accept/reject decision and message. So the fast path may be cautious but never
-wrong: it never accepts what the row path rejects, and never rejects at all.
+wrong: it never accepts what the row path rejects. It flags a record as *bad*
+only where the rejection is certain whatever else the record holds, because one
+answer fails on its own in the referral model (a value outside a field's
+vocabulary, a plain number outside its range, a filled cell under a column that
+is not a field); a bad record is counted as rejected without a second reading,
+and its messages are still the row validator's, worked out where they are shown.
 
 Tri-state, choice and multi-choice columns hold few distinct values, so each
 distinct value is decided once by the referral model itself (the value the row
 reader would hand it: `inputs.csv_row`'s cell reading, or the JSON value) and
-the decisions are applied to the whole column as a dictionary; the decisions
-are kept for the worker's later tasks. Numbers, dates and text are checked by
+the decisions are applied to the whole column as a dictionary: the column is
+cast to an Enum of the values seen so far and its codes index a table of
+decisions, so a task only decides values it has not met before. Numbers, dates and text are checked by
 expressions, on cells with spaces and tabs stripped (anything else at either end
 that is not printable ASCII is unsure, because Python's `str.strip` and Polars'
 differ on exotic whitespace):
@@ -51,16 +57,20 @@ WS = " \t"
 @dataclass(frozen=True)
 class Normalised:
     """A field's value expression, its unsure flag (True where the row validator must decide),
-    and the named columns (`prep`) both read: each field's costly work (a lookup, a regex) is
-    done once into a `_…` column (Polars does not share such subexpressions itself)."""
+    its bad flag (True where the record is certainly rejected), and the named columns (`prep`)
+    they read: each field's costly work (a regex) is done once into a `_…` column (Polars
+    does not share such subexpressions itself)."""
 
     value: pl.Expr
     unsure: pl.Expr
     prep: tuple[pl.Expr, ...] = ()
+    bad: pl.Expr = pl.lit(False)
 
 
 UNSURE = -1
 """In a dictionary: the row validator must decide this value."""
+BAD = -2
+"""In a dictionary: the referral model refuses this value on its own, so the record is rejected."""
 
 
 class Dictionary:
@@ -71,27 +81,36 @@ class Dictionary:
     the bitmask of the options), None for unknown, or UNSURE. Kept for later tasks.
     """
 
-    LIMIT = 50_000   # decisions kept per field (a column of free text stops being cached)
+    LIMIT = 50_000   # distinct values kept per field (past it, a column of free text is decided task by task)
 
     def __init__(self, pathway: Pathway, json: bool) -> None:
         self.json = json
         self.model = referral_model(tuple(pathway.fields.values()))
         self.required = {f.id: _SAMPLE.get(f.type, "R") for f in pathway.fields.values() if f.required}
         self.known: dict[str, dict[str, int | None]] = {}
+        self.tables: dict[str, tuple[pl.Enum, pl.Series]] = {}
 
-    def mapping(self, field: FormField, values: Iterable[str | None]) -> dict[str, int | None]:
+    def codes(self, field: FormField, cells: pl.Series) -> pl.Series:
+        """The column's decisions, coded as `table` codes them: one lookup per cell, and the
+        referral model asked only about values no earlier task held."""
         known = self.known.setdefault(field.id, {})
-        out: dict[str, int | None] = {}
-        for value in values:
-            if value is None:
-                continue
-            decision = known.get(value, _MISSING)
-            if decision is _MISSING:
-                decision = self.decide(field, value)
-                if len(known) < self.LIMIT:
-                    known[value] = decision
-            out[value] = decision  # type: ignore[assignment]
-        return out
+        entry = self.tables.get(field.id)
+        if entry is not None:
+            try:
+                return entry[1].gather(cells.cast(entry[0]).to_physical())
+            except pl.exceptions.PolarsError:
+                pass   # a value not met before: the strict cast refuses it
+        fresh = [v for v in cells.unique().to_list() if v is not None and v not in known]
+        decided = {v: self.decide(field, v) for v in fresh}
+        if len(known) + len(decided) > self.LIMIT:   # too many to keep: this task's values only
+            values = [v for v in cells.unique().to_list() if v is not None]
+            return cells.replace_strict({v: table(field, known[v] if v in known else decided[v]) for v in values},
+                                        default=None, return_dtype=code_dtype(field))
+        known.update(decided)
+        enum = pl.Enum(list(known))
+        lut = pl.Series([table(field, d) for d in known.values()], dtype=code_dtype(field))
+        self.tables[field.id] = (enum, lut)
+        return lut.gather(cells.cast(enum).to_physical())
 
     def decide(self, field: FormField, cell: str) -> int | None:
         data = self.data(field, cell)
@@ -101,14 +120,20 @@ class Dictionary:
             return UNSURE
         try:
             model = self.model.model_validate({**self.required, field.id: data})
-        except ValidationError:
-            return UNSURE
+        except ValidationError as exc:
+            alone = all(tuple(e["loc"][:1]) == (field.id,) for e in exc.errors())
+            return BAD if alone and self.certain(cell) else UNSURE
         value = getattr(model, field.id)
         if value is None:
             return None
         if field.type == "multichoice":
             return mask_of(field, tuple(value))
         return vocabulary(field).index(value)
+
+    def certain(self, cell: str) -> bool:
+        """Whether the value the row reader sees is the one decided: always for a CSV cell; for
+        JSON, not when Polars may have turned a JSON true or number into this text."""
+        return not self.json or not (cell in ("true", "false") or _NUMERIC_LOOKING.fullmatch(cell.strip()))
 
     def data(self, field: FormField, cell: str) -> object:
         """What the row reader hands the validator for this cell: `_ABSENT`, or `_MISSING` when unsure."""
@@ -135,15 +160,30 @@ _ABSENT, _MISSING = object(), object()
 _SAMPLE = {"text": "R", "longtext": "R"}
 
 
-def _coded(s: pl.Expr, field: FormField, mapping: dict[str, int | None]) -> Normalised:
-    """A tri-state, choice or multi-choice column through its dictionary of decisions."""
-    dtype = pl.UInt32 if field.type == "multichoice" else pl.UInt8
-    name = f"_code:{field.id}"
-    sentinel = (1 << 31) if field.type == "multichoice" else 255
-    table = {k: (sentinel if v == UNSURE else v) for k, v in mapping.items()}
-    prep = pl.when(s.is_not_null()).then(s.replace_strict(table, default=sentinel, return_dtype=dtype)).alias(name)
-    code = pl.col(name)
-    return Normalised(pl.when(code != sentinel).then(code), (code == sentinel).fill_null(False), (prep,))
+def code_dtype(field: FormField) -> type[pl.UInt8] | type[pl.UInt32]:
+    return pl.UInt32 if field.type == "multichoice" else pl.UInt8
+
+
+def _sentinels(field: FormField) -> tuple[int, int]:
+    """The codes of UNSURE and BAD in a coded column: above every real code."""
+    top = (1 << 31) if field.type == "multichoice" else 255
+    return top, top - 1
+
+
+def table(field: FormField, decision: int | None) -> int | None:
+    """A decision as its code in the column (None: unknown)."""
+    if decision == UNSURE:
+        return _sentinels(field)[0]
+    if decision == BAD:
+        return _sentinels(field)[1]
+    return decision
+
+
+def _coded(field: FormField, column: str) -> Normalised:
+    """A tri-state, choice or multi-choice field from its column of codes (`Dictionary.codes`)."""
+    code = pl.col(column)
+    unsure, bad = _sentinels(field)
+    return Normalised(pl.when(code < bad).then(code), (code == unsure).fill_null(False), bad=(code == bad).fill_null(False))
 
 
 def _number(s: pl.Expr, field: FormField) -> Normalised:
@@ -156,7 +196,8 @@ def _number(s: pl.Expr, field: FormField) -> Normalised:
     if field.max is not None:
         fits = fits & (number <= field.max)
     blank = s.is_in(BLANK_WORDS)
-    return Normalised(pl.when(fits).then(number), s.is_not_null() & ~blank & ~fits, (prep,))
+    return Normalised(pl.when(fits).then(number), s.is_not_null() & ~blank & ~fits, (prep,),
+                      bad=(number.is_not_null() & ~fits).fill_null(False))   # a plain number out of range
 
 
 def _date(s: pl.Expr, field: FormField) -> Normalised:
@@ -250,64 +291,79 @@ def csv_plan(header: list[str], pathway: Pathway) -> CsvPlan:
 
 
 def _checkboxes(field: FormField, boxes: tuple[tuple[str, int], ...]) -> Normalised:
-    """REDCap checkbox columns `field___code` holding 1 (chosen), 0 or nothing."""
+    """REDCap checkbox columns `field___code` holding 1 (chosen), 0 or nothing (cells stripped).
+    Anything else, or a 1 under a code the field does not have, is refused by the row reader:
+    certainly when the cell's ends are printable ASCII, so that Python's strip agrees."""
     known = set(field.values)
     cells = [(code, pl.col(f"c{i}")) for code, i in boxes]
-    unsure = _any(~c.is_in(["", "0", "1"]) for _, c in cells)
-    unsure = unsure | _any(c == "1" for code, c in cells if code not in known)
+    odd = [~c.is_in(["", "0", "1"]) for _, c in cells]
+    unsure = _any(odd)
+    bad = _any([o & _edges_plain(c) for o, (_, c) in zip(odd, cells)] + [c == "1" for code, c in cells if code not in known])
     mask = reduce(lambda a, b: a | b, (pl.when(c == "1").then(pl.lit(bit(field, code) if code in known else 0, pl.UInt32))
                                        .otherwise(pl.lit(0, pl.UInt32)) for code, c in cells))
     n = _from_mask(mask, field)
-    return Normalised(n.value, n.unsure | unsure.fill_null(False))
+    return Normalised(n.value, n.unsure | unsure.fill_null(False), bad=bad.fill_null(False))
 
 
 class Codec:
     """Validation of one kind of input: JSONL (no plan), or CSV under one header (its plan).
 
     Expressions are built once; the dictionaries of the coded columns grow task by task.
-    `normalise` gives each field's normalised column, `_unsure` and `_blank` (a CSV row of
-    blank cells is not a record).
+    `normalise` gives each field's normalised column, `_unsure`, `_bad` and `_blank` (a CSV
+    row of blank cells is not a record).
     """
 
     def __init__(self, pathway: Pathway, plan: CsvPlan | None = None) -> None:
         self.json = plan is None
         self.dictionary = Dictionary(pathway, json=self.json)
         self.coded: list[tuple[FormField, str]] = []
-        self.fixed: list[Normalised] = []
-        self.names: list[str] = []
+        fields: list[Normalised] = []
+        names: list[str] = []
         stripped: list[str] = []
-        flags: list[pl.Expr] = []
         for fid, field in pathway.fields.items():
             column = fid if plan is None else (f"c{plan.plain[fid]}" if fid in plan.plain else None)
-            self.names.append(fid)
+            names.append(fid)
             if field.type in DICTIONARY_TYPES and column is not None:
                 self.coded.append((field, column))
-                self.fixed.append(Normalised(pl.lit(None), pl.lit(False)))   # replaced per task
-                continue
-            if column is not None:
+                fields.append(_coded(field, f"_code:{fid}"))
+            elif column is not None:
                 stripped.append(column)
-                self.fixed.append(_normalise(field, pl.col(column), self.json))
+                fields.append(_normalise(field, pl.col(column), self.json))
             elif plan is not None and fid in plan.boxes:
-                self.fixed.append(_checkboxes(field, plan.boxes[fid]))
+                fields.append(_checkboxes(field, plan.boxes[fid]))
             else:
-                self.fixed.append(_absent(field))
-        blank = pl.lit(False)
+                fields.append(_absent(field))
+        unsure = [n.unsure for n in fields]
+        bad = [n.bad for n in fields]
+        self.blank: pl.Expr | None = None
+        self.blank_is_unsure = any(f.required for f in pathway.fields.values())
+        """A blank row leaves a required field empty, so it is among the unsure rows (which alone are checked)."""
         if plan is not None:
             coded = {c for _, c in self.coded}
             cells = [f"c{i}" for i in range(len(plan.columns))]
             stripped = [c for c in cells if c not in coded]
-            flags = [pl.col(f"c{i}") != "" for i in plan.unknown]
-            blank = ~_any((pl.col(c).str.strip_chars(WS) if c in coded else pl.col(c)) != "" for c in cells)
+            unknown = [pl.col(f"c{i}") for i in plan.unknown]   # a filled cell there is a field the form lacks
+            unsure += [c != "" for c in unknown]
+            bad += [(c != "") & _edges_plain(c) for c in unknown]
+            self.blank = ~_any(pl.col(c).str.strip_chars(WS) != "" for c in cells)
         self.strip = [pl.col(c).str.strip_chars(WS) for c in stripped]
-        self.flags = flags
-        self.blank = blank.alias("_blank")
+        self.prep = [e for n in fields for e in n.prep]
+        self.final = [n.value.alias(name) for n, name in zip(fields, names)] + [
+            _any(unsure).alias("_unsure"), _any(bad).alias("_bad")]
 
     def normalise(self, raw: pl.DataFrame) -> pl.DataFrame:
-        out = list(self.fixed)
-        for field, column in self.coded:
-            mapping = self.dictionary.mapping(field, raw.get_column(column).unique().to_list())
-            out[self.names.index(field.id)] = _coded(pl.col(column), field, mapping)
-        prep = [e for n in out for e in n.prep]
-        final = [n.value.alias(name) for n, name in zip(out, self.names)]
-        unsure = _any([n.unsure for n in out] + self.flags).alias("_unsure")
-        return raw.with_columns(self.strip).with_columns(prep).select(final + [unsure, self.blank])
+        codes = [self.dictionary.codes(field, raw.get_column(column)).alias(f"_code:{field.id}")
+                 for field, column in self.coded]
+        out = raw.with_columns(self.strip + codes).with_columns(self.prep).select(self.final)
+        return out.with_columns(self._blank(raw, out.get_column("_unsure")))
+
+    def _blank(self, raw: pl.DataFrame, unsure: pl.Series) -> pl.Series:
+        if self.blank is None:
+            return pl.repeat(False, raw.height, eager=True).alias("_blank")
+        if not self.blank_is_unsure:
+            return raw.select(self.blank.alias("_blank")).to_series()
+        rows = unsure.arg_true()
+        blank = pl.repeat(False, raw.height, eager=True).alias("_blank")
+        if len(rows):
+            blank = blank.scatter(rows, raw[rows].select(self.blank).to_series())
+        return blank

@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 import time
+from contextlib import ExitStack
 from typing import Any, TextIO
 
 from ..errors import PathwayError
@@ -56,19 +57,23 @@ def register(sub: Any, rules_opt: Any, engine_opts: Any) -> None:
 
 
 def cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
+    from .run import Workers
     from .service import Outputs, audit
 
-    pathway = load_pathway(args.rules or default_pathway_dir())
     at = parse_time(args.now) if args.now else now()
     to_stdout = args.output in (None, "-")
     if args.keep < 0:
         raise PathwayError("--list must be 0 or more")
     started = time.monotonic()
-    page = audit(
-        pathway, args.inputs, Outputs(None if to_stdout else args.output, args.csv, args.rejects),
-        jobs=args.jobs, batch=args.batch_size, keep=args.keep, clock=lambda: at, progress=Progress(0),
-        row_only=args.engine == "row",
-    )
+    jobs = args.jobs
+    with ExitStack() as stack:   # workers get ready while the pathway loads
+        workers = stack.enter_context(Workers(jobs)) if jobs > 1 else None
+        pathway = load_pathway(args.rules or default_pathway_dir(), examples=False)
+        page = audit(
+            pathway, args.inputs, Outputs(None if to_stdout else args.output, args.csv, args.rejects),
+            jobs=jobs, batch=args.batch_size, keep=args.keep, clock=lambda: at, progress=Progress(0),
+            row_only=args.engine == "row", workers=workers,
+        )
     if to_stdout:
         from .page import render_page
 

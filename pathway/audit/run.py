@@ -5,17 +5,24 @@ order, so the audit does not depend on it. Workers are separate processes
 (spawned, so it works the same on every platform), each with its share of
 Polars threads; at most two tasks per worker are in flight, so memory is
 bounded by the batch size, not by the input.
+
+A worker takes about half a second to start (an interpreter, Polars, the
+referral model), so the command starts them first (`Workers`) and loads the
+pathway while they get ready; the pathway then travels with each task, pickled
+once (a worker unpickles it only when it differs from the last one it saw).
 """
 from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import signal
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
+from types import TracebackType
 
 from ..definition import Pathway
 from ..errors import PathwayError
@@ -23,42 +30,78 @@ from .sources import Task
 from .task import Options, TaskResult, prepare, process
 
 
-def run(pathway: Pathway, tasks: Iterable[Task], options: Options, jobs: int) -> Iterator[TaskResult]:
-    """Results in task order; with jobs > 1, at most 2 × jobs tasks in flight (bounded memory)."""
+class Workers:
+    """`jobs` worker processes, started now; stopped on leaving the `with` block (at once,
+    mid-task, if it is left by an error or an interruption)."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        with _polars_threads(max(1, (os.cpu_count() or 1) // jobs)):
+            self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=_worker_start)
+            for _ in range(jobs):   # start them all now, not one by one as tasks come
+                self.pool.submit(_ready)
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close(finished=kind is None)
+
+    def close(self, finished: bool = True) -> None:
+        if not finished:  # interrupted or failed: stop the workers now, mid-task, quietly
+            for worker in list(getattr(self.pool, "_processes", {}).values()):
+                worker.terminate()
+        self.pool.shutdown(wait=True, cancel_futures=not finished)  # none outlives the audit, even mid-start
+
+
+def run(pathway: Pathway, work: Iterable[tuple[Task, Options]], jobs: int,
+        workers: Workers | None = None) -> Iterator[TaskResult]:
+    """Results in task order; with jobs > 1, at most 2 × jobs tasks in flight (bounded memory).
+    `work` is read lazily: each task's options may depend on the results yielded before it."""
     if jobs <= 1:
         prepare(pathway)
-        for task in tasks:
+        for task, options in work:
             yield process(task, options)
         return
-    with _polars_threads(max(1, (os.cpu_count() or 1) // jobs)):
-        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_worker_start, initargs=(pathway,))
-        for _ in range(jobs):   # start the workers now: they get ready while the inputs are scanned
-            pool.submit(_ready)
-    finished = False
+    if workers is None:
+        with Workers(jobs) as own:
+            yield from _pooled(pathway, work, own)
+        return
+    yield from _pooled(pathway, work, workers)
+
+
+def _pooled(pathway: Pathway, work: Iterable[tuple[Task, Options]], workers: Workers) -> Iterator[TaskResult]:
+    blob = pickle.dumps(pathway, protocol=pickle.HIGHEST_PROTOCOL)
+    pending: deque[Future[TaskResult]] = deque()
     try:
-        pending: deque[Future[TaskResult]] = deque()
-        for task in tasks:
-            pending.append(pool.submit(process, task, options))
-            while len(pending) >= 2 * jobs:
+        for task, options in work:
+            pending.append(workers.pool.submit(_process, blob, task, options))
+            while len(pending) >= 2 * workers.jobs:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
-        finished = True
     except BrokenProcessPool:
         raise PathwayError("a worker process stopped unexpectedly (out of memory?); nothing was written."
                            " Try a smaller --batch-size or fewer --jobs.") from None
-    finally:
-        if not finished:  # interrupted or failed: stop the workers now, mid-task, quietly
-            for worker in list(getattr(pool, "_processes", {}).values()):
-                worker.terminate()
-        pool.shutdown(wait=True, cancel_futures=not finished)  # none outlives the audit, even mid-start
 
 
-def _worker_start(pathway: Pathway) -> None:
+_SEEN: bytes = b""
+
+
+def _process(blob: bytes, task: Task, options: Options) -> TaskResult:
+    """In a worker: the pathway the main process loaded and checked (no rule file is read again,
+    so none can have changed), compiled once, then the task."""
+    global _SEEN
+    if blob != _SEEN:
+        prepare(pickle.loads(blob))
+        _SEEN = blob
+    return process(task, options)
+
+
+def _worker_start() -> None:
     """A worker leaves Ctrl+C to the main process, which stops it and cleans up the outputs."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    prepare(pathway)
 
 
 def _ready() -> None:

@@ -14,15 +14,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..definition import Pathway
 from ..outputs import atomic_output
 from .aggregate import Merger
 from .page import AuditPage, build_page, render_page
 from .progress import Progress
-from .run import run
-from .sources import check_inputs, plan
+from .run import Workers, run
+from .sources import Task, check_inputs, plan
 from .task import Options
 
 
@@ -36,12 +35,14 @@ class Outputs:
 def audit(
     pathway: Pathway, inputs: Sequence[str], outputs: Outputs, *, jobs: int, batch: int = 25_000,
     keep: int = 1000, clock: Callable[[], dt.datetime], progress: Progress | None = None, row_only: bool = False,
+    workers: Workers | None = None,
 ) -> AuditPage:
-    """Audit every record of `inputs`; write the page and the files asked for; return the page."""
+    """Audit every record of `inputs`; write the page and the files asked for; return the page.
+    `workers`: processes already started for `jobs` > 1 (else they are started here)."""
     files = check_inputs(inputs)
     if jobs > 1:   # the main process mostly waits for workers: get the chart's library ready meanwhile
         threading.Thread(target=importlib.import_module, args=("matplotlib.backends.backend_svg",), daemon=True).start()
-    options = Options(keep=keep, matrix=outputs.matrix is not None, reasons=outputs.rejects is not None,
+    options = Options(keep=keep, rejects=keep, matrix=outputs.matrix is not None, reasons=outputs.rejects is not None,
                       row_only=row_only)
     with ExitStack() as stack:
         matrix = stack.enter_context(atomic_output(outputs.matrix, binary=True)) if outputs.matrix else None
@@ -52,12 +53,12 @@ def audit(
         tracker.total = max(1, sum(_size(f) for f in files))
         sizes: dict[int, int] = {}
 
-        def tasks() -> Iterator[Any]:
+        def work() -> Iterator[tuple[Task, Options]]:
             for task in plan(files, batch):
                 sizes[task.index] = task.size
-                yield task
+                yield task, merger.narrow(options)
 
-        for result in run(pathway, tasks(), options, jobs):
+        for result in run(pathway, work(), jobs, workers):
             merger.add(result)
             tracker.update(sizes.pop(result.index, 0), result.records)
         tracker.close()

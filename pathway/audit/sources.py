@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,9 @@ from ..inputs import CSV_SUFFIXES, JSONL_SUFFIXES, REFERRAL_SUFFIXES, expand
 BOM = b"\xef\xbb\xbf"
 _WIDE_BREAKS = (b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")
 """U+0085, U+2028, U+2029 in UTF-8: `str.splitlines` breaks lines there too."""
-BLOCK = 1 << 24
+_LONE_CR = re.compile(rb"\r(?!\n)")
+BLOCK = 1 << 20
+"""Small enough that the several passes over a block find it in the processor's cache."""
 FILES_PER_TASK = 200
 
 
@@ -175,7 +178,9 @@ def _scan(path: Path, is_csv: bool, batch: int) -> Scan:
         next_cut = scan.header_end + step
         trailing_cr = False
         tail = b""
-        while block := f.read(BLOCK):
+        buffer = bytearray(BLOCK)   # one buffer, reused: no fresh memory to fault in for every block
+        while size_read := f.readinto(buffer):
+            block = buffer if size_read == BLOCK else bytes(buffer[:size_read])
             ascii_block = block.isascii()
             if scan.bad_byte is None:
                 held = len(decoder.getstate()[0])
@@ -186,9 +191,8 @@ def _scan(path: Path, is_csv: bool, batch: int) -> Scan:
                         scan.bad_byte = decoded - held + exc.start
                 decoded += len(block)
             ends_cr = block.endswith(b"\r")
-            if b"\r" in block:
-                lone = block.count(b"\r") - block.count(b"\r\n") - ends_cr
-                scan.lone_cr = scan.lone_cr or bool(lone)
+            if not scan.lone_cr and b"\r" in block:   # (a final "\r" is checked against the next block)
+                scan.lone_cr = _LONE_CR.search(block, 0, len(block) - ends_cr) is not None
             scan.lone_cr = scan.lone_cr or (trailing_cr and not block.startswith(b"\n"))
             trailing_cr = ends_cr
             if is_csv:
@@ -199,13 +203,16 @@ def _scan(path: Path, is_csv: bool, batch: int) -> Scan:
                 scan.other_breaks = any(b in block for b in (b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e")) or any(
                     b in part for b in _WIDE_BREAKS for part in ((seam,) if ascii_block else (block, seam)))
                 tail = block[-2:]
+            counted = 0   # the block's "\n" counted so far (each byte is counted once)
             while next_cut < offset + len(block):
                 cut = block.find(b"\n", next_cut - offset)
                 if cut < 0:
                     break
-                scan.cuts.append((offset + cut + 1, newlines + block.count(b"\n", 0, cut + 1)))
+                newlines += block.count(b"\n", counted, cut + 1)
+                counted = cut + 1
+                scan.cuts.append((offset + cut + 1, newlines))
                 next_cut = offset + cut + 1 + step
-            newlines += block.count(b"\n")
+            newlines += block.count(b"\n", counted)
             offset += len(block)
         scan.lone_cr = scan.lone_cr or trailing_cr
         if scan.bad_byte is None:

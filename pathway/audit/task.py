@@ -10,6 +10,7 @@ wanted, its rows of the status matrix.
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -65,17 +66,22 @@ class TaskResult:
     rejected: int
     rechecked: int                     # records the row validator decided (the columnar codec was unsure)
     counts: list[list[int]]            # [item][status]
-    rejects: list[Reject]              # all of them with `Options.reasons`, else the first `Options.keep`
+    rejects: list[Reject]              # all of them with `Options.reasons`, else the first `Options.rejects`
     least: list[Entry]
     matrix: bytes                      # the task's rows of the status matrix CSV (empty if not wanted)
 
 
 @dataclass(frozen=True)
 class Options:
-    keep: int = 1000
+    """What a task sends back. The main process narrows `rejects` and `below` as results come
+    in, so that later tasks do not send what can no longer reach the page."""
+
+    keep: int = 1000          # least complete referrals a task returns at most
+    rejects: int = 1000       # rejected records a task returns, to be worded where shown (all with `reasons`)
+    below: float = math.inf   # only referrals less complete than this can still reach the page's list
     matrix: bool = True
-    reasons: bool = False    # word every rejected record's reasons here (for --rejects FILE)
-    row_only: bool = False   # validate and evaluate every record row by row (the reference path)
+    reasons: bool = False     # word every rejected record's reasons here (for --rejects FILE)
+    row_only: bool = False    # validate and evaluate every record row by row (the reference path)
 
 
 class _Context:
@@ -114,13 +120,14 @@ def process(task: Task, options: Options) -> TaskResult:
     ctx = _CONTEXT
     assert ctx is not None, "call prepare(pathway) first"
     batch = read_task(task, ctx.pathway)
-    fast, routed = _fast_rows(batch, task, ctx, options.row_only)
-    frame, rejects, rejected = _routed_rows(routed, task, ctx, fast, None if options.reasons else options.keep)
+    fast, routed, bad = _fast_rows(batch, task, ctx, options.row_only)
+    keep = None if options.reasons else options.rejects
+    frame, rejects, rejected = _routed_rows(routed, bad, batch, task, ctx, fast, keep)
     frame = frame.with_columns(_source=_source_expr()).drop("_file", "_line")
     return TaskResult(
         index=task.index, records=frame.height + rejected, evaluated=frame.height, rejected=rejected,
-        rechecked=len(routed), counts=_counts(frame, ctx), rejects=rejects, least=_least(frame, ctx, options.keep),
-        matrix=_matrix_csv(frame, ctx) if options.matrix else b"",
+        rechecked=len(routed), counts=_counts(frame, ctx), rejects=rejects,
+        least=_least(frame, ctx, options.keep, options.below), matrix=_matrix_csv(frame, ctx) if options.matrix else b"",
     )
 
 
@@ -136,11 +143,11 @@ def _matrix_csv(frame: pl.DataFrame, ctx: _Context) -> bytes:
         return b""
     completeness = pl.when(pl.col("_applicable") == 0).then(pl.lit(1.0)).otherwise(
         pl.col("_documented").cast(pl.Float64) / pl.col("_applicable").cast(pl.Float64))
-    names = pl.Series(STATUSES)
+    names = pl.lit(pl.Series(STATUSES))
     out = frame.select(
         pl.col("_source").alias("source"), pl.col("referral_id"), pl.col("_documented").alias("documented"),
         pl.col("_applicable").alias("applicable"), completeness.alias("completeness"),
-        *[pl.col(i).replace_strict(list(range(len(STATUSES))), names, return_dtype=pl.String) for i in ctx.items],
+        *[names.gather(pl.col(i)).alias(i) for i in ctx.items],
     )
     buffer = io.BytesIO()
     out.write_csv(buffer, include_header=False, float_precision=4)
@@ -149,55 +156,72 @@ def _matrix_csv(frame: pl.DataFrame, ctx: _Context) -> bytes:
 
 def _fast_rows(
     batch: Batch, task: Task, ctx: _Context, row_only: bool = False,
-) -> tuple[pl.DataFrame | None, list[tuple[int, Pending]]]:
-    """Statuses of the rows the codec vouches for; the others re-read for the row validator."""
+) -> tuple[pl.DataFrame | None, list[tuple[int, Pending]], list[tuple[int, int]]]:
+    """Statuses of the rows the codec vouches for; the rows it is unsure of, re-read for the row
+    validator; and the rows it knows are rejected, as (line, row) to re-read only if shown."""
     routed = list(batch.routed)
     if batch.raw is None or batch.raw.height == 0:
-        return None, routed
+        return None, routed, []
     raw = batch.raw
-    every_row = pl.DataFrame({"_unsure": [True] * raw.height, "_blank": [False] * raw.height})
-    all_unsure = row_only or (batch.kind == "csv" and not ctx.csv(task.header)[0].simple)
-    if all_unsure:
-        norm = every_row
-    elif batch.kind == "json":
-        norm = ctx.json.normalise(raw.drop("_keys_ok")).with_columns(
-            _unsure=pl.col("_unsure") | ~raw.get_column("_keys_ok"))
+    lines = pl.Series("_line", batch.raw_lines, dtype=pl.Int64)
+    if row_only or (batch.kind == "csv" and not ctx.csv(task.header)[0].simple):
+        routed += [(line, batch.reread(k)) for k, line in enumerate(batch.raw_lines)]
+        return None, routed, []
+    if batch.kind == "json":
+        norm = ctx.json.normalise(raw.drop("_keys_ok", "_keys_bad")).with_columns(
+            _unsure=pl.col("_unsure") | ~raw.get_column("_keys_ok"), _bad=pl.col("_bad") | raw.get_column("_keys_bad"))
     else:
         norm = ctx.csv(task.header)[1].normalise(raw)
-    norm = norm.with_columns(_line=pl.Series(batch.raw_lines, dtype=pl.Int64), _k=pl.int_range(pl.len(), dtype=pl.Int64))
-    unsure = norm.filter(pl.col("_unsure") & ~pl.col("_blank")).get_column("_k").to_list()
-    routed += [(batch.raw_lines[k], batch.reread(k)) for k in unsure]
-    if all_unsure:
-        return None, routed
-    ok = norm.filter(~pl.col("_unsure") & ~pl.col("_blank"))
-    fast = ok.with_columns(ctx.statuses).with_columns(ctx.completeness).select(
+    flags = norm.select(
+        ok=~(pl.col("_unsure") | pl.col("_bad") | pl.col("_blank")),
+        unsure=pl.col("_unsure") & ~pl.col("_bad") & ~pl.col("_blank"),
+        bad=pl.col("_bad"),
+    )
+    for k in flags.get_column("unsure").arg_true().to_list():
+        routed.append((batch.raw_lines[k], batch.reread(k)))
+    bad = [(batch.raw_lines[k], k) for k in flags.get_column("bad").arg_true().to_list()]
+    ok = flags.get_column("ok")
+    fast = norm.with_columns(_line=lines).filter(ok).with_columns(ctx.statuses).with_columns(ctx.completeness).select(
         pl.lit(task.name, pl.String).alias("_file"), pl.col("_line"), pl.col("referral_id"),
         *ctx.items, pl.col("_documented").cast(pl.UInt16), pl.col("_applicable").cast(pl.UInt16),
     )
-    return fast, routed
+    return fast, routed, bad
 
 
 def _routed_rows(
-    routed: list[tuple[int, Pending]], task: Task, ctx: _Context, fast: pl.DataFrame | None, keep: int | None,
+    routed: list[tuple[int, Pending]], bad: list[tuple[int, int]], batch: Batch, task: Task, ctx: _Context,
+    fast: pl.DataFrame | None, keep: int | None,
 ) -> tuple[pl.DataFrame, list[Reject], int]:
     """Decide the routed records exactly as `pathway check` would and evaluate the accepted ones with the
-    python backend; merge with the fast rows in input order. Rejects beyond `keep` are only counted."""
-    routed.sort(key=lambda r: r[0])
+    python backend; count the bad ones as rejected; merge with the fast rows in input order. Rejects
+    beyond `keep` are only counted (None: every one is worded here)."""
     rows: dict[str, list[Any]] = {c: [] for c in ctx.schema}
     rejects: list[Reject] = []
     rejected = 0
     lined = task.kind not in ("files", "failed")
-    for order, pending in routed:
+
+    def reject(pending: Pending | None, row: int, problems: tuple[str, ...] | None) -> None:
+        nonlocal rejected
+        rejected += 1
+        if keep is None or len(rejects) < keep:
+            pending = pending or batch.reread(row)
+            if keep is None and problems is None:
+                problems = rowpath.problems(pending, ctx.pathway)
+            rejects.append(Reject(pending.source, problems, None if problems else pending))
+
+    work: list[tuple[int, int, Pending | None]] = [(order, -1, pending) for order, pending in routed]
+    work += [(line, k, None) for line, k in bad]
+    work.sort(key=lambda w: w[0])
+    for order, row, pending in work:
+        if pending is None:
+            reject(None, row, None)
+            continue
         decided = rowpath.decide(pending, ctx.pathway)
         if decided is None:
             continue   # a blank row: not a record
         values = decided.values
         if values is None:
-            rejected += 1
-            if keep is None:
-                rejects.append(Reject(pending.source, decided.problems or rowpath.problems(pending, ctx.pathway)))
-            elif len(rejects) < keep:
-                rejects.append(Reject(pending.source, decided.problems, None if decided.problems else pending))
+            reject(pending, row, decided.problems)
             continue
         statuses = evaluate(ctx.pathway, values, ctx.evaluator).statuses()
         codes = [STATUSES.index(statuses[i]) for i in ctx.items]
@@ -224,13 +248,16 @@ def _counts(frame: pl.DataFrame, ctx: _Context) -> list[list[int]]:
     return [list(row[k * len(STATUSES):(k + 1) * len(STATUSES)]) for k in range(len(ctx.items))]
 
 
-def _least(frame: pl.DataFrame, ctx: _Context, keep: int) -> list[Entry]:
+def _least(frame: pl.DataFrame, ctx: _Context, keep: int, below: float = math.inf) -> list[Entry]:
+    """The task's `keep` least complete referrals, of those less complete than `below`."""
     if frame.height == 0 or keep <= 0:
         return []
-    ranked = frame.with_row_index("_order").with_columns(
-        _completeness=pl.when(pl.col("_applicable") == 0).then(pl.lit(1.0))
-        .otherwise(pl.col("_documented").cast(pl.Float64) / pl.col("_applicable").cast(pl.Float64))
-    ).bottom_k(keep, by=["_completeness", "_order"]).sort(["_completeness", "_order"])
+    completeness = pl.when(pl.col("_applicable") == 0).then(pl.lit(1.0)).otherwise(
+        pl.col("_documented").cast(pl.Float64) / pl.col("_applicable").cast(pl.Float64))
+    ranked = frame.with_row_index("_order").with_columns(_completeness=completeness)
+    if below < math.inf:
+        ranked = ranked.filter(pl.col("_completeness") < below)
+    ranked = ranked.bottom_k(keep, by=["_completeness", "_order"]).sort(["_completeness", "_order"])
     out = []
     for row in ranked.iter_rows(named=True):
         missing = tuple(i for i in ctx.items if row[i] == columnar.MISSING)
