@@ -176,6 +176,9 @@ class _Loader:
 
     def seeds(self, spec: PathwaySpec, doc: Located | None) -> dict[str, Seed]:
         folder = (self.folder / spec.seeds).resolve()
+        if doc is not None and not (folder / "manifest.yaml").is_file():   # located at `seeds:`, not nowhere
+            self.problems.append(doc.at(("seeds",), f"'seeds': no seed manifest (manifest.yaml) in {folder}"))
+            return {}
         manifest_doc = self.read(folder / "manifest.yaml")
         manifest = self.model(manifest_doc, SeedManifest)
         if manifest is None or manifest_doc is None:

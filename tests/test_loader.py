@@ -1,6 +1,7 @@
 """Rule files are validated like source code: every problem, located, at once."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -190,3 +191,12 @@ def test_a_pathway_loaded_without_its_examples_is_the_same_pathway(rules_copy: P
     edit(rules_copy / "items.yaml", "title: Spasticity is diffuse or severe", "title: 12")
     with pytest.raises(RulesError):
         load_pathway(rules_copy, examples=False)
+
+
+def test_a_seeds_folder_without_a_manifest_is_reported_at_the_seeds_key(rules_copy: Path) -> None:
+    """Found by the rule fuzzer: a mangled `seeds:` path once gave a problem with no line."""
+    edit(rules_copy / "pathway.yaml", "seeds: ../../seeds", "seeds: ../..")
+    found = problems(rules_copy)
+    seeds_folder = rules_copy.parent.parent.resolve()
+    assert f"rules/itb-cp/pathway.yaml:15:8: 'seeds': no seed manifest (manifest.yaml) in {seeds_folder}" in found
+    assert all(re.match(r"[^:]+:[0-9]+:[0-9]+: ", p) for p in found), found   # every one located

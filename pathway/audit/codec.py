@@ -56,7 +56,8 @@ WS = " \t"
 
 @dataclass(frozen=True)
 class Normalised:
-    """A field's value expression, its unsure flag (True where the row validator must decide),
+    """A field's value expression (what it holds where the record is neither unsure nor bad:
+    the only rows evaluated), its unsure flag (True where the row validator must decide),
     its bad flag (True where the record is certainly rejected), and the named columns (`prep`)
     they read: each field's costly work (a regex) is done once into a `_…` column (Polars
     does not share such subexpressions itself)."""
@@ -183,7 +184,7 @@ def _coded(field: FormField, column: str) -> Normalised:
     """A tri-state, choice or multi-choice field from its column of codes (`Dictionary.codes`)."""
     code = pl.col(column)
     unsure, bad = _sentinels(field)
-    return Normalised(pl.when(code < bad).then(code), (code == unsure).fill_null(False), bad=(code == bad).fill_null(False))
+    return Normalised(code, (code == unsure).fill_null(False), bad=(code == bad).fill_null(False))
 
 
 def _number(s: pl.Expr, field: FormField) -> Normalised:
@@ -196,7 +197,7 @@ def _number(s: pl.Expr, field: FormField) -> Normalised:
     if field.max is not None:
         fits = fits & (number <= field.max)
     blank = s.is_in(BLANK_WORDS)
-    return Normalised(pl.when(fits).then(number), s.is_not_null() & ~blank & ~fits, (prep,),
+    return Normalised(number, s.is_not_null() & ~blank & ~fits, (prep,),
                       bad=(number.is_not_null() & ~fits).fill_null(False))   # a plain number out of range
 
 
@@ -354,7 +355,7 @@ class Codec:
     def normalise(self, raw: pl.DataFrame) -> pl.DataFrame:
         codes = [self.dictionary.codes(field, raw.get_column(column)).alias(f"_code:{field.id}")
                  for field, column in self.coded]
-        out = raw.with_columns(self.strip + codes).with_columns(self.prep).select(self.final)
+        out = raw.with_columns(*self.strip, *codes).with_columns(self.prep).select(self.final)
         return out.with_columns(self._blank(raw, out.get_column("_unsure")))
 
     def _blank(self, raw: pl.DataFrame, unsure: pl.Series) -> pl.Series:

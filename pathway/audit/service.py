@@ -40,8 +40,6 @@ def audit(
     """Audit every record of `inputs`; write the page and the files asked for; return the page.
     `workers`: processes already started for `jobs` > 1 (else they are started here)."""
     files = check_inputs(inputs)
-    if jobs > 1:   # the main process mostly waits for workers: get the chart's library ready meanwhile
-        threading.Thread(target=importlib.import_module, args=("matplotlib.backends.backend_svg",), daemon=True).start()
     options = Options(keep=keep, rejects=keep, matrix=outputs.matrix is not None, reasons=outputs.rejects is not None,
                       row_only=row_only)
     with ExitStack() as stack:
@@ -59,6 +57,11 @@ def audit(
                 yield task, merger.narrow(options)
 
         for result in run(pathway, work(), jobs, workers):
+            if jobs > 1 and result.index == 0:
+                # from here the main process mostly waits for workers: get the chart's library ready
+                # meanwhile (not earlier: it would slow the scan that the first tasks wait for)
+                threading.Thread(target=importlib.import_module, args=("matplotlib.backends.backend_svg",),
+                                 daemon=True).start()
             merger.add(result)
             tracker.update(sizes.pop(result.index, 0), result.records)
         tracker.close()

@@ -177,7 +177,7 @@ def _scan(path: Path, is_csv: bool, batch: int) -> Scan:
         newlines = 0    # "\n" before the block
         next_cut = scan.header_end + step
         trailing_cr = False
-        tail = b""
+        tail: bytes | bytearray = b""
         buffer = bytearray(BLOCK)   # one buffer, reused: no fresh memory to fault in for every block
         while size_read := f.readinto(buffer):
             block = buffer if size_read == BLOCK else bytes(buffer[:size_read])
