@@ -44,3 +44,13 @@ def write_atomic(target: str | Path, data: str | bytes) -> None:
     """Write a whole file at once (text as UTF-8), whole or not at all."""
     with atomic_output(target, binary=isinstance(data, bytes)) as out:
         out.write(data)
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet read a CSV cell as a formula (OWASP's list for CSV injection)."""
+
+
+def inert_cell(text: str) -> str:
+    """A CSV cell a spreadsheet shows as text: one that would start a formula gets a leading
+    apostrophe. Used for cells that carry what a referral or a file name said."""
+    return "'" + text if text.startswith(FORMULA_START) else text

@@ -1,6 +1,7 @@
 """`pathway audit`: counts, accounting (records in = evaluated + rejected), formats, jobs, the page, the CLI."""
 from __future__ import annotations
 
+import csv
 import io
 import os
 import re
@@ -238,3 +239,23 @@ def test_a_real_signal_mid_audit_leaves_no_output_file(tmp_path: Path, signum: i
     assert proc.returncode == 130
     assert err.startswith("pathway: interrupted\n")  # (a worker cut off mid-start may add its own traceback)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.jsonl"]
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_written_inert(runner: Run, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """CSV injection: a referral id or a file name starting with = + - @ must not become a formula in Excel."""
+    monkeypatch.chdir(tmp_path)
+    f = tmp_path / "=cmd.jsonl"
+    f.write_text('{"referral_id": "=HYPERLINK(\\"http://x\\")"}\n{"referral_id": "@SUM(A1)", "age_years": 99}\n'
+                 '{"referral_id": "R-3"}\n', encoding="utf-8")
+    for jobs in ("1", "2"):
+        r = runner("audit", f.name, "-o", "a.html", "--csv", "m.csv", "--rejects", "x.csv", "--jobs", jobs)
+        assert r.code == 0, r.err
+        with open("m.csv", encoding="utf-8", newline="") as fh:
+            rows = list(csv.reader(fh))
+        assert [row[:2] for row in rows[1:]] == [["'=cmd.jsonl:1", "'=HYPERLINK(\"http://x\")"], ["'=cmd.jsonl:3", "R-3"]]
+        with open("x.csv", encoding="utf-8", newline="") as fh:
+            (source, problems), = list(csv.reader(fh))[1:]
+        assert source == "'=cmd.jsonl:2" and problems.startswith("'=cmd.jsonl:2:")
+        page = Path("a.html").read_text(encoding="utf-8")
+        assert "=HYPERLINK(&#34;http://x&#34;)" in page or "=HYPERLINK(&quot;http://x&quot;)" in page

@@ -208,3 +208,23 @@ def test_dictionary_decisions_come_from_the_referral_model(
     f = pathway.fields[field]
     assert codec.Dictionary(pathway, json=True).decide(f, cell) == json_decision
     assert codec.Dictionary(pathway, json=False).decide(f, cell) == csv_decision
+
+
+def test_dictionary_codes_grow_task_by_task_and_past_the_limit(pathway: Pathway, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A value first met in a later task is decided then; past `LIMIT` distinct values a column is
+    decided task by task, with the same codes."""
+    import polars as pl
+
+    field = pathway.fields["gmfcs_level"]
+    first = pl.Series(["IV", None, "II", "IV"])
+    later = pl.Series(["V", "IV", "maybe", " I ", None])
+    expected = [4, 3, codec.table(field, codec.BAD), 0, None]
+    kept = codec.Dictionary(pathway, json=False)
+    assert kept.codes(field, first).to_list() == [3, None, 1, 3]
+    assert kept.codes(field, later).to_list() == expected
+    assert len(kept.known["gmfcs_level"]) == 5
+    monkeypatch.setattr(codec.Dictionary, "LIMIT", 3)
+    capped = codec.Dictionary(pathway, json=False)
+    assert capped.codes(field, first).to_list() == [3, None, 1, 3]
+    assert capped.codes(field, later).to_list() == expected
+    assert len(capped.known["gmfcs_level"]) == 2   # the first task's values only

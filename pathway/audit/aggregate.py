@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import IO
 
 from ..definition import STATUSES, Pathway
+from ..outputs import inert_cell
 from .task import MATRIX_FIXED, Entry, Options, TaskResult
 
 REJECT_COLUMNS = ("source", "problems")
@@ -86,7 +87,7 @@ class Merger:
                 if shown:
                     t.rejects.append(Rejected(reject.source, reasons))
                 if self._rejects is not None:
-                    self._rejects.writerow((reject.source, "\n".join(reasons)))
+                    self._rejects.writerow((inert_cell(reject.source), inert_cell("\n".join(reasons))))
         t.rejected += result.rejected
         for entry in result.least:   # least complete first, then input order: (task, order in task)
             item = (-entry.completeness, -result.index, -entry.order, entry)

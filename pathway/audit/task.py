@@ -20,6 +20,7 @@ import polars as pl
 from ..backends import get_evaluator
 from ..definition import STATUSES, Pathway
 from ..engine import evaluate
+from ..outputs import FORMULA_START
 from . import codec, columnar, rowpath
 from .chunks import Batch, read_task
 from .rowpath import Pending
@@ -145,13 +146,20 @@ def _matrix_csv(frame: pl.DataFrame, ctx: _Context) -> bytes:
         pl.col("_documented").cast(pl.Float64) / pl.col("_applicable").cast(pl.Float64))
     names = pl.lit(pl.Series(STATUSES))
     out = frame.select(
-        pl.col("_source").alias("source"), pl.col("referral_id"), pl.col("_documented").alias("documented"),
+        _inert(pl.col("_source")).alias("source"), _inert(pl.col("referral_id")).alias("referral_id"),
+        pl.col("_documented").alias("documented"),
         pl.col("_applicable").alias("applicable"), completeness.alias("completeness"),
         *[names.gather(pl.col(i)).alias(i) for i in ctx.items],
     )
     buffer = io.BytesIO()
     out.write_csv(buffer, include_header=False, float_precision=4)
     return buffer.getvalue()
+
+
+def _inert(text: pl.Expr) -> pl.Expr:
+    """`outputs.inert_cell` over a column: a cell a spreadsheet would take for a formula starts with '."""
+    starts = pl.any_horizontal([text.str.starts_with(c) for c in FORMULA_START])
+    return pl.when(starts).then(pl.lit("'") + text).otherwise(text)
 
 
 def _fast_rows(
