@@ -136,9 +136,10 @@ def test_inputs_that_trip_a_fast_reader(pathway: Pathway, tmp_path: Path) -> Non
     (tmp_path / "empty.csv").write_text("", encoding="utf-8")
     (tmp_path / "header-only.csv").write_text("referral_id,notes\n", encoding="utf-8")
     (tmp_path / "blank-header.csv").write_text("\nR1,yes\n", encoding="utf-8")
+    (tmp_path / "short-first.csv").write_text("referral_id,diagnosis_cp,notes\nR1\nR2,yes,n\n\nR4,no,a,b\n", encoding="utf-8")
     inputs = [jsonl, tmp_path / "odd.csv", tmp_path / "quoted.csv", tmp_path / "lone-cr.csv", tmp_path / "breaks.jsonl",
               tmp_path / "bom.jsonl", tmp_path / "latin1.csv", tmp_path / "empty.csv", tmp_path / "header-only.csv",
-              tmp_path / "blank-header.csv"]
+              tmp_path / "blank-header.csv", tmp_path / "short-first.csv"]
     compare(pathway, tmp_path / "out", *inputs)
 
 
