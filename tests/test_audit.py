@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -220,6 +221,39 @@ def test_audit_of_bad_input_never_shows_a_traceback(tmp_path: Path) -> None:
     assert proc.stderr.startswith("audit: 3 records = 0 evaluated + 3 not evaluated")
 
 
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as f:
+                if entry.isdigit() and int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(entry))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the workers through /proc")
+def test_ctrl_c_in_the_terminal_while_workers_start_prints_no_worker_traceback(tmp_path: Path) -> None:
+    """Ctrl+C reaches the whole process group, workers included, perhaps while they are still
+    importing: only the main process answers, with one line."""
+    (tmp_path / "r.jsonl").write_text('{"referral_id": "R-1"}\n' * 1000, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-m", "pathway", "audit", "r.jsonl", "-o", "out.html", "--jobs", "2"],
+                            cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 60
+    while len(_children(proc.pid)) < 2:   # the workers exist ...
+        assert proc.poll() is None, "the audit finished before it could be interrupted"
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    time.sleep(0.1)   # ... and are importing (about 0.3 s)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err) == (130, "pathway: interrupted\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.jsonl"]
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_real_signal_mid_audit_leaves_no_output_file(tmp_path: Path, signum: int) -> None:
     """The installed command, interrupted while it works: no report, no matrix, no temporary file."""
@@ -259,3 +293,17 @@ def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_written_inert(runner:
         assert source == "'=cmd.jsonl:2" and problems.startswith("'=cmd.jsonl:2:")
         page = Path("a.html").read_text(encoding="utf-8")
         assert "=HYPERLINK(&#34;http://x&#34;)" in page or "=HYPERLINK(&quot;http://x&quot;)" in page
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signal masks")
+def test_ctrl_c_while_workers_are_being_started_is_held_back_not_lost() -> None:
+    from pathway.audit.run import _deaf_to_ctrl_c
+
+    reached = False
+    with pytest.raises(KeyboardInterrupt):
+        with _deaf_to_ctrl_c():
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+            time.sleep(0.05)
+            reached = True   # not interrupted here: a worker started now inherits "ignore"
+    assert reached
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

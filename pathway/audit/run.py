@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import pickle
 import signal
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -36,7 +37,7 @@ class Workers:
 
     def __init__(self, jobs: int) -> None:
         self.jobs = jobs
-        with _polars_threads(max(1, (os.cpu_count() or 1) // jobs)):
+        with _polars_threads(max(1, (os.cpu_count() or 1) // jobs)), _deaf_to_ctrl_c():
             self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
                                             initializer=_worker_start)
             for _ in range(jobs):   # start them all now, not one by one as tasks come
@@ -106,6 +107,27 @@ def _worker_start() -> None:
 
 def _ready() -> None:
     """A task that only makes a worker start."""
+
+
+@contextmanager
+def _deaf_to_ctrl_c() -> Iterator[None]:
+    """Workers are born ignoring Ctrl+C (an ignored signal stays ignored across exec, and Python
+    then installs no KeyboardInterrupt handler), so a Ctrl+C in the terminal, which reaches the
+    whole process group, interrupts only the main process, which stops the workers and cleans
+    up: no worker prints a traceback, even one cut off while it starts. Meanwhile the main
+    thread holds a Ctrl+C back rather than losing it (Linux keeps a blocked signal pending even
+    while it is ignored) and gets it as soon as the workers are started; the command has no other
+    thread yet that could take it and drop it."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield   # the workers' initializer still ignores it once they are up
+        return
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 @contextmanager
