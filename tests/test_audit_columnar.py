@@ -229,3 +229,23 @@ def test_dictionary_codes_grow_task_by_task_and_past_the_limit(pathway: Pathway,
     assert capped.codes(field, first).to_list() == [3, None, 1, 3]
     assert capped.codes(field, later).to_list() == expected
     assert len(capped.known["gmfcs_level"]) == 2   # the first task's values only
+
+
+LENIENT_JSON = [
+    '{"referral_id":"R1",}', '{"referral_id":"R2" "age_years":9}', "{'referral_id':'R3'}", '{"referral_id":"R4"}}',
+    '{"referral_id":"R5","age_years":09}', '{"referral_id":"R6","age_years":+9}', '{"referral_id":"R7","age_years":.5}',
+    '{"referral_id":"R8","diagnosis_cp":True}', '{"referral_id":"R9","diagnosis_cp":yes}',
+    '{"referral_id":"R10",,"age_years":9}', '{"referral_id":"R11","age_years":Infinity}',
+    '{"referral_id":"R12","notes":"a"} {"x":1}', '{"referral_id":"R13","age_years":9.}',
+    '{"referral_id":"R14","gmfcs_level":"IV"]}', '{"referral_id":"R16","functional_impact":["movement",]}',
+    '{"referral_id":"R19","age_years":0x10}', '{"referral_id":"R21","diagnosis_cp":null,}',
+]
+
+
+@pytest.mark.parametrize("line", LENIENT_JSON)
+def test_json_a_lenient_parser_might_accept_is_decided_as_the_row_reader_decides(
+    pathway: Pathway, tmp_path: Path, line: str,
+) -> None:
+    """Among good lines, a line only a lenient JSON parser would read: never accepted by the fast path."""
+    good = '{"referral_id":"G","diagnosis_cp":"yes"}'
+    compare(pathway, tmp_path / "out", write_jsonl(tmp_path / "l.jsonl", [good] * 5 + [line] + [good] * 5))
