@@ -17,10 +17,10 @@ distinct value is decided once by the referral model itself (the value the row
 reader would hand it: `inputs.csv_row`'s cell reading, or the JSON value) and
 the decisions are applied to the whole column as a dictionary: the column is
 cast to an Enum of the values seen so far and its codes index a table of
-decisions, so a task only decides values it has not met before. Numbers, dates and text are checked by
-expressions, on cells with spaces and tabs stripped (anything else at either end
-that is not printable ASCII is unsure, because Python's `str.strip` and Polars'
-differ on exotic whitespace):
+decisions, so a task only decides values it has not met before. Numbers, dates
+and text are checked by expressions, on cells with spaces and tabs stripped
+(anything else at either end that is not printable ASCII is unsure, because
+Python's `str.strip` and Polars' differ on exotic whitespace):
 - number: `-?digits(.digits)?` within the field's range; blank, unknown → null;
 - date: YYYY-MM-DD that is a real date; blank, unknown → null;
 - text: any text within its length; empty → null; required fields present.
