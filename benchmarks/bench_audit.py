@@ -46,7 +46,6 @@ BLOCK = 100_000
 
 FLOOR = """
 import sys, time
-start = time.perf_counter()
 import polars as pl
 path, fields = sys.argv[1], sys.argv[2].split(",")
 schema = {f: pl.String for f in fields}

@@ -21,7 +21,7 @@ from ..errors import Problem
 from ..inputs import Record, read_file
 from ..yamlsrc import MAX_BYTES, Located
 from .rowpath import Pending, csv_cells, json_line, read_record
-from .sources import BOM, Task
+from .sources import BOM, NARROW_BREAKS, WIDE_BREAKS, Task
 
 SUB_BATCH = 1000
 
@@ -106,8 +106,8 @@ def _jsonl(raw: bytes, name: str, first_line: int, pathway: Pathway) -> Batch:
     return batch
 
 
-_OTHER_BREAKS = (b"\r", b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e")
-_WIDE_BREAKS = "[\x85\u2028\u2029]"
+_OTHER_BREAKS = (b"\r", *NARROW_BREAKS)
+_WIDE_BREAKS = "[" + "".join(b.decode("utf-8") for b in WIDE_BREAKS) + "]"
 """Where `str.splitlines` breaks a line besides "\n": bytes found fast, and characters of more
 than a byte (looked for by Polars, line by line, only in text that is not ASCII)."""
 

@@ -101,10 +101,9 @@ class Dictionary:
                 return entry[1].gather(cells.cast(entry[0]).to_physical())
             except pl.exceptions.PolarsError:
                 pass   # a value not met before: the strict cast refuses it
-        fresh = [v for v in cells.unique().to_list() if v is not None and v not in known]
-        decided = {v: self.decide(field, v) for v in fresh}
+        values = [v for v in cells.unique().to_list() if v is not None]
+        decided = {v: self.decide(field, v) for v in values if v not in known}
         if len(known) + len(decided) > self.LIMIT:   # too many to keep: this task's values only
-            values = [v for v in cells.unique().to_list() if v is not None]
             return cells.replace_strict({v: table(field, known[v] if v in known else decided[v]) for v in values},
                                         default=None, return_dtype=code_dtype(field))
         known.update(decided)

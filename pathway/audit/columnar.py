@@ -92,3 +92,10 @@ def completeness_exprs(pathway: Pathway) -> list[pl.Expr]:
     applicable = pl.sum_horizontal([(pl.col(i) != NOT_APPLICABLE).cast(pl.UInt8) for i in ids])
     missing = pl.sum_horizontal([(pl.col(i) == MISSING).cast(pl.UInt8) for i in ids])
     return [(applicable - missing).cast(pl.UInt8).alias("_documented"), applicable.cast(pl.UInt8).alias("_applicable")]
+
+
+def completeness_ratio() -> pl.Expr:
+    """Documented ÷ applicable from the counts `completeness_exprs` names (1 when nothing applies),
+    as the single-referral report computes it."""
+    return pl.when(pl.col("_applicable") == 0).then(pl.lit(1.0)).otherwise(
+        pl.col("_documented").cast(pl.Float64) / pl.col("_applicable").cast(pl.Float64))

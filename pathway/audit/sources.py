@@ -22,8 +22,10 @@ from ..errors import InputError, Problem
 from ..inputs import CSV_SUFFIXES, JSONL_SUFFIXES, REFERRAL_SUFFIXES, expand
 
 BOM = b"\xef\xbb\xbf"
-_WIDE_BREAKS = (b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")
-"""U+0085, U+2028, U+2029 in UTF-8: `str.splitlines` breaks lines there too."""
+NARROW_BREAKS = (b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e")
+WIDE_BREAKS = (b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")
+"""Where `str.splitlines` breaks lines besides "\n" and "\r": single bytes, and U+0085,
+U+2028, U+2029 in UTF-8. The scan and the workers' line splitting both read these."""
 _LONE_CR = re.compile(rb"\r(?!\n)")
 BLOCK = 1 << 20
 """Small enough that the several passes over a block find it in the processor's cache."""
@@ -200,8 +202,8 @@ def _scan(path: Path, is_csv: bool, batch: int) -> Scan:
                 scan.nul = scan.nul or b"\x00" in block
             elif not scan.other_breaks:
                 seam = tail + block[:2]   # a character split between two blocks
-                scan.other_breaks = any(b in block for b in (b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e")) or any(
-                    b in part for b in _WIDE_BREAKS for part in ((seam,) if ascii_block else (block, seam)))
+                scan.other_breaks = any(b in block for b in NARROW_BREAKS) or any(
+                    b in part for b in WIDE_BREAKS for part in ((seam,) if ascii_block else (block, seam)))
                 tail = block[-2:]
             counted = 0   # the block's "\n" counted so far (each byte is counted once)
             while next_cut < offset + len(block):

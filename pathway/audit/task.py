@@ -142,13 +142,11 @@ def _matrix_csv(frame: pl.DataFrame, ctx: _Context) -> bytes:
     """The task's rows of the referral × item status matrix, as CSV without a header."""
     if frame.height == 0:
         return b""
-    completeness = pl.when(pl.col("_applicable") == 0).then(pl.lit(1.0)).otherwise(
-        pl.col("_documented").cast(pl.Float64) / pl.col("_applicable").cast(pl.Float64))
     names = pl.lit(pl.Series(STATUSES))
     out = frame.select(
         _inert(pl.col("_source")).alias("source"), _inert(pl.col("referral_id")).alias("referral_id"),
         pl.col("_documented").alias("documented"),
-        pl.col("_applicable").alias("applicable"), completeness.alias("completeness"),
+        pl.col("_applicable").alias("applicable"), columnar.completeness_ratio().alias("completeness"),
         *[names.gather(pl.col(i)).alias(i) for i in ctx.items],
     )
     buffer = io.BytesIO()
@@ -171,10 +169,10 @@ def _fast_rows(
     if batch.raw is None or batch.raw.height == 0:
         return None, routed, []
     raw = batch.raw
-    lines = pl.Series("_line", batch.raw_lines, dtype=pl.Int64)
     if row_only or (batch.kind == "csv" and not ctx.csv(task.header)[0].simple):
         routed += [(line, batch.reread(k)) for k, line in enumerate(batch.raw_lines)]
         return None, routed, []
+    lines = pl.Series("_line", batch.raw_lines, dtype=pl.Int64)
     if batch.kind == "json":
         norm = ctx.json.normalise(raw.drop("_keys_ok", "_keys_bad")).with_columns(
             _unsure=pl.col("_unsure") | ~raw.get_column("_keys_ok"), _bad=pl.col("_bad") | raw.get_column("_keys_bad"))
@@ -260,9 +258,7 @@ def _least(frame: pl.DataFrame, ctx: _Context, keep: int, below: float = math.in
     """The task's `keep` least complete referrals, of those less complete than `below`."""
     if frame.height == 0 or keep <= 0:
         return []
-    completeness = pl.when(pl.col("_applicable") == 0).then(pl.lit(1.0)).otherwise(
-        pl.col("_documented").cast(pl.Float64) / pl.col("_applicable").cast(pl.Float64))
-    ranked = frame.with_row_index("_order").with_columns(_completeness=completeness)
+    ranked = frame.with_row_index("_order").with_columns(_completeness=columnar.completeness_ratio())
     if below < math.inf:
         ranked = ranked.filter(pl.col("_completeness") < below)
     ranked = ranked.bottom_k(keep, by=["_completeness", "_order"]).sort(["_completeness", "_order"])
