@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from collections.abc import Sequence
 
 from ..definition import STATUSES
@@ -17,8 +18,27 @@ COLOURS = {"met": "#1f6b3a", "not_met": "#9b2c1e", "missing": "#d9a441", "not_ap
 LABELS = {"met": "Met", "not_met": "Not met", "missing": "Missing", "not_applicable": "Not applicable"}
 
 
+_warming: threading.Thread | None = None
+
+
+def warm_up(items: Sequence[str]) -> None:
+    """Import matplotlib and draw a throwaway chart in the background (its first drawing loads
+    fonts and caches), so that the real one, drawn when the counts are final, costs only itself.
+    `status_chart` waits for it: matplotlib's settings are global, so two drawings never overlap."""
+    global _warming
+    if _warming is None:
+        _warming = threading.Thread(target=_draw, args=(list(items), [[1] * len(STATUSES)] * len(items)), daemon=True)
+        _warming.start()
+
+
 def status_chart(items: Sequence[str], counts: Sequence[Sequence[int]]) -> str:
     """A horizontal stacked bar per item: the share of evaluated referrals in each status."""
+    if _warming is not None:
+        _warming.join()
+    return _draw(items, counts)
+
+
+def _draw(items: Sequence[str], counts: Sequence[Sequence[int]]) -> str:
     import matplotlib
     from matplotlib.figure import Figure  # no pyplot: no global figure state, no GUI backend
 

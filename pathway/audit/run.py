@@ -49,6 +49,10 @@ class Workers:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close(finished=kind is None)
 
+    def finish(self) -> None:
+        """No more tasks will come: let the workers exit now, while the caller goes on (`close` waits)."""
+        self.pool.shutdown(wait=False)
+
     def close(self, finished: bool = True) -> None:
         if not finished:  # interrupted or failed: stop the workers now, mid-task, quietly
             for worker in list(getattr(self.pool, "_processes", {}).values()):

@@ -7,9 +7,7 @@ half-written file (and an earlier audit's files stay as they were).
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import io
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from pathlib import Path
 
 from ..definition import Pathway
 from ..outputs import atomic_output
+from . import chart
 from .aggregate import Merger
 from .page import AuditPage, build_page, render_page
 from .progress import Progress
@@ -58,12 +57,13 @@ def audit(
 
         for result in run(pathway, work(), jobs, workers):
             if jobs > 1 and result.index == 0:
-                # from here the main process mostly waits for workers: get the chart's library ready
-                # meanwhile (not earlier: it would slow the scan that the first tasks wait for)
-                threading.Thread(target=importlib.import_module, args=("matplotlib.backends.backend_svg",),
-                                 daemon=True).start()
+                # from here the main process mostly waits for workers: get the chart ready meanwhile
+                # (not earlier: it would slow the scan that the first tasks wait for)
+                chart.warm_up([i.id for i in pathway.items])
             merger.add(result)
             tracker.update(sizes.pop(result.index, 0), result.records)
+        if workers is not None:
+            workers.finish()   # no more tasks: they exit while the page is made
         tracker.close()
         page = build_page(pathway, merger.finish(), inputs=inputs, files=len(files), at=clock(),
                           matrix_file=outputs.matrix, rejects_file=outputs.rejects)
