@@ -12,17 +12,20 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
 from .backends import BACKENDS
-from .definition import Pathway
 from .errors import PathwayError, ProblemsError
-from .loader import load_pathway
+from .formats import FORMATS, format_for
 from .outputs import write_atomic
-from .render import FORMATS, format_for, render, render_form
 from .resources import default_pathway_dir, rules_dir
-from .service import check, now, parse_time, read_document, referral_values
+
+if TYPE_CHECKING:
+    from .definition import Pathway
+
+# Each command imports what it runs when it runs (the engine, the templates, pydantic): the
+# command line starts at once, and `audit` starts its worker processes before loading anything.
 
 
 def emit(text: str, output: str | None, stdout: TextIO) -> None:
@@ -33,10 +36,15 @@ def emit(text: str, output: str | None, stdout: TextIO) -> None:
 
 
 def _pathway(args: argparse.Namespace) -> Pathway:
+    from .loader import load_pathway
+
     return load_pathway(args.rules or default_pathway_dir())
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    from .render import render
+    from .service import check, now, parse_time, read_document, referral_values
+
     pathway = _pathway(args)
     doc = read_document(args.referral)
     values = referral_values(pathway, doc)
@@ -51,6 +59,8 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_form(args: argparse.Namespace, out: TextIO) -> int:
+    from .render import render_form
+
     emit(render_form(_pathway(args)), args.output, out)
     return 0
 
@@ -67,6 +77,8 @@ def _pathway_dirs(target: str | None) -> list[Path]:
 
 
 def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
+    from .loader import load_pathway
+
     failed = 0
     for folder in _pathway_dirs(args.dir):
         try:
@@ -85,6 +97,7 @@ def cmd_validate(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_test(args: argparse.Namespace, out: TextIO) -> int:
     from .backends import get_evaluator
     from .examples import run_cases, uncovered
+    from .loader import load_pathway
 
     status = 0
     engines = list(BACKENDS) if args.cross_check else [args.engine]

@@ -8,16 +8,13 @@ from __future__ import annotations
 import html
 import re
 from functools import lru_cache
-from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from .definition import Pathway
+from .formats import FORMATS
 from .report import Report
 from .resources import templates_dir
-
-FORMATS = ("html", "md", "json")
-SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md", ".json": "json"}
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#!~])")
 
@@ -59,11 +56,6 @@ def render(report: Report, fmt: str) -> str:
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
     return environment().get_template(f"report.{fmt}").render(report=report)
-
-
-def format_for(path: str | Path, default: str = "html") -> str:
-    """The format an output file's suffix asks for."""
-    return SUFFIXES.get(Path(path).suffix.lower(), default)
 
 
 def render_form(pathway: Pathway) -> str:

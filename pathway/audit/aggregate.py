@@ -17,7 +17,7 @@ from typing import IO
 
 from ..definition import STATUSES, Pathway
 from ..outputs import inert_cell
-from .task import MATRIX_FIXED, Entry, Options, TaskResult
+from .results import MATRIX_FIXED, Entry, Options, TaskResult
 
 REJECT_COLUMNS = ("source", "problems")
 

@@ -11,23 +11,26 @@ import io
 import re
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from ..definition import STATUSES
 
 COLOURS = {"met": "#1f6b3a", "not_met": "#9b2c1e", "missing": "#d9a441", "not_applicable": "#a7b0b6"}
 LABELS = {"met": "Met", "not_met": "Not met", "missing": "Missing", "not_applicable": "Not applicable"}
+WIDTH = 8.0         # inches (the page scales the SVG to its column)
+FONT_SIZE = 9       # points
+CHAR_WIDTH = 0.58   # of the font size: a generous average for the item ids' lower-case letters
 
 
 _warming: threading.Thread | None = None
 
 
-def warm_up(items: Sequence[str]) -> None:
-    """Import matplotlib and draw a throwaway chart in the background (its first drawing loads
-    fonts and caches), so that the real one, drawn when the counts are final, costs only itself.
-    `status_chart` waits for it: matplotlib's settings are global, so two drawings never overlap."""
+def warm_up() -> None:
+    """Import matplotlib in the background (about a quarter of a second), so that the chart,
+    drawn when the counts are final, costs only its drawing; `status_chart` waits for it."""
     global _warming
     if _warming is None:
-        _warming = threading.Thread(target=_draw, args=(list(items), [[1] * len(STATUSES)] * len(items)), daemon=True)
+        _warming = threading.Thread(target=_library, daemon=True)
         _warming.start()
 
 
@@ -35,34 +38,46 @@ def status_chart(items: Sequence[str], counts: Sequence[Sequence[int]]) -> str:
     """A horizontal stacked bar per item: the share of evaluated referrals in each status."""
     if _warming is not None:
         _warming.join()
-    return _draw(items, counts)
-
-
-def _draw(items: Sequence[str], counts: Sequence[Sequence[int]]) -> str:
-    import matplotlib
-    from matplotlib.figure import Figure  # no pyplot: no global figure state, no GUI backend
-
+    matplotlib, Figure, PolyCollection, Patch = _library()
+    height = 0.32 * len(items) + 1.3   # inches
     with matplotlib.rc_context({"svg.hashsalt": "pathway-audit", "svg.fonttype": "none",
-                                "font.family": "sans-serif", "font.size": 9}):
-        figure = Figure(figsize=(8.0, 0.32 * len(items) + 1.3))
+                                "font.family": "sans-serif", "font.size": FONT_SIZE}):
+        figure = Figure(figsize=(WIDTH, height))
+        # margins worked out here rather than measured (`tight_layout` draws the figure once more)
+        labels = max((len(i) for i in items), default=0) * FONT_SIZE * CHAR_WIDTH / 72 + 0.15
+        figure.subplots_adjust(left=min(0.6, labels / WIDTH), right=0.98, top=1 - 0.45 / height, bottom=0.55 / height)
         axes = figure.add_subplot()
         rows = list(range(len(items)))[::-1]
+        bars, colours = [], []   # one collection of rectangles, not a patch each: a fraction of the cost
         left = [0.0] * len(items)
         for k, status in enumerate(STATUSES):
             shares = [100.0 * c[k] / sum(c) if sum(c) else 0.0 for c in counts]
-            axes.barh(rows, shares, left=left, color=COLOURS[status], label=LABELS[status], height=0.7,
-                      edgecolor="white", linewidth=0.5)
+            for y, x, width in zip(rows, left, shares):
+                bars.append([(x, y - 0.35), (x + width, y - 0.35), (x + width, y + 0.35), (x, y + 0.35)])
+                colours.append(COLOURS[status])
             left = [a + b for a, b in zip(left, shares)]
+        axes.add_collection(PolyCollection(bars, facecolors=colours, edgecolors="white", linewidths=0.5),
+                            autolim=False)
         axes.set_yticks(rows, labels=list(items))
+        axes.set_ylim(-0.6, len(items) - 0.4)
         axes.set_xlim(0, 100)
         axes.set_xlabel("share of evaluated referrals (%)")
         for side in ("top", "right"):
             axes.spines[side].set_visible(False)
-        axes.legend(ncols=4, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
-        figure.tight_layout()
+        axes.legend(handles=[Patch(facecolor=COLOURS[s], label=LABELS[s]) for s in STATUSES], ncols=4,
+                    loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     return _inline(buffer.getvalue())
+
+
+def _library() -> tuple[Any, Any, Any, Any]:
+    import matplotlib
+    from matplotlib.collections import PolyCollection
+    from matplotlib.figure import Figure  # no pyplot: no global figure state, no GUI backend
+    from matplotlib.patches import Patch
+
+    return matplotlib, Figure, PolyCollection, Patch
 
 
 def _inline(svg: str) -> str:

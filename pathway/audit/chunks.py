@@ -10,7 +10,7 @@ characters, CSV rows with too many cells, or anything Polars refuses.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,11 +37,13 @@ class Batch:
     routed: list[tuple[int, Pending]] = field(default_factory=list)    # (order key, record to decide row by row)
 
 
-def read_task(task: Task, pathway: Pathway) -> Batch:
+def read_task(task: Task, pathway: Pathway, enums: Mapping[str, pl.Enum] | None = None) -> Batch:
+    """`enums`: CSV columns (c0, c1, …) to read straight into an Enum of the values met so far,
+    when every cell of the range is among them (else the range is read as text)."""
     if task.kind == "jsonl":
         return _jsonl(_bytes(task), task.name, task.first_line, pathway)
     if task.kind == "csv":
-        return _csv_chunk(_bytes(task), task, pathway)
+        return _csv_chunk(_bytes(task), task, enums or {})
     if task.kind == "rows":
         return _rows(task, pathway)
     if task.kind == "failed":
@@ -191,18 +193,21 @@ def _keys_ok(lines: pl.Series, raw: pl.DataFrame, known: set[str]) -> pl.DataFra
 
 # --- CSV ---------------------------------------------------------------------
 
-def _csv_chunk(data: bytes, task: Task, pathway: Pathway) -> Batch:
+def _csv_chunk(data: bytes, task: Task, enums: Mapping[str, pl.Enum]) -> Batch:
     """A byte range of a CSV without quotes: each line is a row, cells split at commas.
 
     Polars reads the bytes as they are when it gives one row per line (so line numbers hold)
-    and no row has more cells than the header; otherwise the lines are split here first."""
+    and no row has more cells than the header; otherwise the lines are split here first.
+    An Enum column reads an empty (or missing) cell as null, which means "" here."""
     header = task.header
     width = len(header)
     at = task.first_line
-    raw = _read_cells(data, width)
+    raw = _read_cells(data, width, enums) if enums else None
+    if raw is None:
+        raw = _read_cells(data, width)
     if raw is not None and raw.height == data.count(b"\n") + (not data.endswith(b"\n")):
         batch = Batch("csv", raw=raw, raw_lines=list(range(at, at + raw.height)))
-        batch.reread = lambda k: csv_cells(task.name, at + k, header, raw.row(k))
+        batch.reread = lambda k: csv_cells(task.name, at + k, header, ["" if c is None else c for c in raw.row(k)])
         return batch
     return _csv_lines(data, task)
 
@@ -237,15 +242,15 @@ def _csv_lines(data: bytes, task: Task) -> Batch:
     return batch
 
 
-def _read_cells(payload: str | bytes, width: int) -> pl.DataFrame | None:
-    """Cells c0, c1, … as text (a row with fewer cells padded with ""); None if Polars refuses
-    (a row with more cells than `width`, say)."""
+def _read_cells(payload: str | bytes, width: int, enums: Mapping[str, pl.Enum] | None = None) -> pl.DataFrame | None:
+    """Cells c0, c1, … as text (a row with fewer cells padded with ""), or as `enums` say; None
+    if Polars refuses (a row with more cells than `width`, a value not in an Enum, say)."""
     data = payload.encode("utf-8") if isinstance(payload, str) else payload
     if not data:
         return None
+    schema = {f"c{i}": (enums or {}).get(f"c{i}", pl.String) for i in range(width)}
     try:
-        return pl.read_csv(data, has_header=False, quote_char=None,
-                           schema={f"c{i}": pl.String for i in range(width)}, empty_string_is_null=False,
+        return pl.read_csv(data, has_header=False, quote_char=None, schema=schema, empty_string_is_null=False,
                            raise_if_empty=False)
     except pl.exceptions.PolarsError:
         return None

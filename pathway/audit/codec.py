@@ -90,17 +90,32 @@ class Dictionary:
         self.required = {f.id: _SAMPLE.get(f.type, "R") for f in pathway.fields.values() if f.required}
         self.known: dict[str, dict[str, int | None]] = {}
         self.tables: dict[str, tuple[pl.Enum, pl.Series]] = {}
+        self.growing: set[str] = set()   # fields whose last column held values not met before
+
+    def enum(self, field: FormField) -> pl.Enum | None:
+        """The Enum a reader may read the field's column into (its null meaning an empty cell):
+        None until its values have settled (a column that keeps bringing new ones stays text)."""
+        entry = self.tables.get(field.id)
+        return None if entry is None or field.id in self.growing else entry[0]
 
     def codes(self, field: FormField, cells: pl.Series) -> pl.Series:
         """The column's decisions, coded as `table` codes them: one lookup per cell, and the
-        referral model asked only about values no earlier task held."""
+        referral model asked only about values no earlier task held. `cells`: text, or read
+        into the field's `enum` (where null is an empty cell, which decides as unknown too)."""
         known = self.known.setdefault(field.id, {})
         entry = self.tables.get(field.id)
+        if entry is not None and cells.dtype == entry[0]:
+            self.growing.discard(field.id)
+            return entry[1].gather(cells.to_physical())
+        cells = cells.cast(pl.String)
         if entry is not None:
             try:
-                return entry[1].gather(cells.cast(entry[0]).to_physical())
+                codes = entry[1].gather(cells.cast(entry[0]).to_physical())
+                self.growing.discard(field.id)
+                return codes
             except pl.exceptions.PolarsError:
                 pass   # a value not met before: the strict cast refuses it
+        self.growing.add(field.id)
         values = [v for v in cells.unique().to_list() if v is not None]
         decided = {v: self.decide(field, v) for v in values if v not in known}
         if len(known) + len(decided) > self.LIMIT:   # too many to keep: this task's values only
@@ -345,11 +360,18 @@ class Codec:
             unknown = [pl.col(f"c{i}") for i in plan.unknown]   # a filled cell there is a field the form lacks
             unsure += [c != "" for c in unknown]
             bad += [(c != "") & _edges_plain(c) for c in unknown]
-            self.blank = ~_any(pl.col(c).str.strip_chars(WS) != "" for c in cells)
+            self.blank = ~_any(pl.col(c).cast(pl.String).fill_null("").str.strip_chars(WS) != "" for c in cells)
         self.strip = [pl.col(c).str.strip_chars(WS) for c in stripped]
         self.prep = [e for n in fields for e in n.prep]
         self.final = [n.value.alias(name) for n, name in zip(fields, names)] + [
             _any(unsure).alias("_unsure"), _any(bad).alias("_bad")]
+
+    def enums(self) -> dict[str, pl.Enum]:
+        """The CSV columns a reader may read straight into their field's Enum (`Dictionary.enum`)."""
+        if self.json:
+            return {}
+        out = {column: self.dictionary.enum(field) for field, column in self.coded}
+        return {column: enum for column, enum in out.items() if enum is not None}
 
     def normalise(self, raw: pl.DataFrame) -> pl.DataFrame:
         codes = [self.dictionary.codes(field, raw.get_column(column)).alias(f"_code:{field.id}")

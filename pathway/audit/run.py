@@ -13,6 +13,7 @@ once (a worker unpickles it only when it differs from the last one it saw).
 """
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 import pickle
@@ -24,11 +25,14 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from ..definition import Pathway
 from ..errors import PathwayError
-from .sources import Task
-from .task import Options, TaskResult, prepare, process
+
+if TYPE_CHECKING:   # the main process starts the workers before it imports Polars or the engine
+    from ..definition import Pathway
+    from .results import Options, TaskResult
+    from .sources import Task
 
 
 class Workers:
@@ -65,6 +69,8 @@ def run(pathway: Pathway, work: Iterable[tuple[Task, Options]], jobs: int,
     """Results in task order; with jobs > 1, at most 2 × jobs tasks in flight (bounded memory).
     `work` is read lazily: each task's options may depend on the results yielded before it."""
     if jobs <= 1:
+        from .task import prepare, process
+
         prepare(pathway)
         for task, options in work:
             yield process(task, options)
@@ -97,6 +103,8 @@ _SEEN: bytes = b""
 def _process(blob: bytes, task: Task, options: Options) -> TaskResult:
     """In a worker: the pathway the main process loaded and checked (no rule file is read again,
     so none can have changed), compiled once, then the task."""
+    from .task import prepare, process
+
     global _SEEN
     if blob != _SEEN:
         prepare(pickle.loads(blob))
@@ -105,8 +113,10 @@ def _process(blob: bytes, task: Task, options: Options) -> TaskResult:
 
 
 def _worker_start() -> None:
-    """A worker leaves Ctrl+C to the main process, which stops it and cleans up the outputs."""
+    """A worker leaves Ctrl+C to the main process, which stops it and cleans up the outputs; then
+    it loads what tasks need (Polars, the engine) while the main process loads the pathway."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    importlib.import_module("pathway.audit.task")
 
 
 def _ready() -> None:

@@ -19,9 +19,9 @@ from . import chart
 from .aggregate import Merger
 from .page import AuditPage, build_page, render_page
 from .progress import Progress
+from .results import Options
 from .run import Workers, run
 from .sources import Task, check_inputs, plan
-from .task import Options
 
 
 @dataclass(frozen=True)
@@ -54,12 +54,12 @@ def audit(
             for task in plan(files, batch):
                 sizes[task.index] = task.size
                 yield task, merger.narrow(options)
+                if jobs > 1:
+                    # from here this process mostly waits for the workers: get the chart's library
+                    # meanwhile (not earlier: it would slow the scan the first task waits for)
+                    chart.warm_up()
 
         for result in run(pathway, work(), jobs, workers):
-            if jobs > 1 and result.index == 0:
-                # from here the main process mostly waits for workers: get the chart ready meanwhile
-                # (not earlier: it would slow the scan that the first tasks wait for)
-                chart.warm_up([i.id for i in pathway.items])
             merger.add(result)
             tracker.update(sizes.pop(result.index, 0), result.records)
         if workers is not None:

@@ -7,10 +7,13 @@ cross-check the default.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from ..definition import Pathway
-from ..engine import Evaluator
 from ..errors import PathwayError
+
+if TYPE_CHECKING:   # the command line reads BACKENDS without loading the engine
+    from ..definition import Pathway
+    from ..engine import Evaluator
 
 BACKENDS = ("python", "durable")
 

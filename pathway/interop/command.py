@@ -13,13 +13,13 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from ..cli import emit
-from ..loader import load_pathway
 from ..resources import default_pathway_dir
-from .fhir import questionnaire
-from .redcap import data_dictionary
 
 
 def cmd_questionnaire(args: argparse.Namespace, out: TextIO) -> int:
+    from ..loader import load_pathway
+    from .fhir import questionnaire
+
     pathway = load_pathway(args.rules or default_pathway_dir())
     resource = questionnaire(pathway)
     emit(json.dumps(resource, indent=2, ensure_ascii=False) + "\n", args.output, out)
@@ -30,6 +30,9 @@ def cmd_questionnaire(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_redcap(args: argparse.Namespace, out: TextIO) -> int:
+    from ..loader import load_pathway
+    from .redcap import data_dictionary
+
     pathway = load_pathway(args.rules or default_pathway_dir())
     emit(data_dictionary(pathway), args.output, out)
     if args.output not in (None, "-"):

@@ -4,3 +4,7 @@ packet.py is pure (reports in, a typed `Packet` out); gather.py reads and
 checks the referrals; render.py fills templates/mdt.html; pdf.py prints it
 offline with WeasyPrint; command.py is the thin CLI front end.
 """
+from __future__ import annotations
+
+DEFAULT_TITLE = "ITB referrals: MDT meeting"
+"""The packet's title when the coordinator gives none (here, so the command line needs nothing heavier)."""

@@ -13,16 +13,14 @@ import datetime as dt
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from ..loader import load_pathway
 from ..outputs import write_atomic
 from ..resources import default_pathway_dir
-from ..service import now, parse_time
-from .gather import make_packet
-from .packet import DEFAULT_TITLE, Packet
-from .pdf import html_to_pdf
-from .render import render_html
+from . import DEFAULT_TITLE
+
+if TYPE_CHECKING:   # the command line loads the packet's machinery only for `mdt` itself
+    from .packet import Packet
 
 SUFFIXES = {".pdf": "pdf", ".html": "html", ".htm": "html"}
 
@@ -54,6 +52,12 @@ def _warn_duplicates(packet: Packet) -> None:
 
 
 def cmd_mdt(args: argparse.Namespace, out: TextIO) -> int:
+    from ..loader import load_pathway
+    from ..service import now, parse_time
+    from .gather import make_packet
+    from .pdf import html_to_pdf
+    from .render import render_html
+
     pathway = load_pathway(args.rules or default_pathway_dir())
     at = parse_time(args.now) if args.now else now()
     packet, gathered = make_packet(args.referrals, pathway, at=at, title=args.title, meeting_date=args.meeting_date,

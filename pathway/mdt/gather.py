@@ -16,7 +16,8 @@ from ..definition import Pathway
 from ..errors import InputError, Problem
 from ..inputs import ALL_SUFFIXES, Record, iter_records
 from ..service import check, referral_values
-from .packet import DEFAULT_TITLE, Included, NotIncluded, Packet, build_packet
+from . import DEFAULT_TITLE
+from .packet import Included, NotIncluded, Packet, build_packet
 
 
 @dataclass(frozen=True)

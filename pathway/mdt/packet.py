@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from ..definition import Pathway
 from ..errors import Problem
 from ..report import EvidenceOut, PathwayInfo, Report, format_time
-
-DEFAULT_TITLE = "ITB referrals: MDT meeting"
+from . import DEFAULT_TITLE
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",

@@ -1,0 +1,71 @@
+"""What a task is asked for (`Options`) and what it sends back (`TaskResult`).
+
+Apart from `task` so that the main process, which only merges results, never
+imports Polars or the columnar engine: it starts faster, and it leaves the
+cores to the workers.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..definition import Pathway
+from . import rowpath
+from .rowpath import Pending
+
+MATRIX_FIXED = ("source", "referral_id", "documented", "applicable", "completeness")
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A record that could not be evaluated: where it is and why (`problems`), or what it
+    takes to work out why (`pending`) when the messages are wanted only if it is shown."""
+
+    source: str
+    problems: tuple[str, ...] | None
+    pending: Pending | None = None
+
+    def reasons(self, pathway: Pathway) -> tuple[str, ...]:
+        if self.problems is not None:
+            return self.problems
+        assert self.pending is not None
+        return rowpath.problems(self.pending, pathway)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One of a task's least complete referrals."""
+
+    completeness: float
+    order: int
+    source: str
+    referral_id: str
+    documented: int
+    applicable: int
+    missing: tuple[str, ...]
+
+
+@dataclass
+class TaskResult:
+    index: int
+    records: int
+    evaluated: int
+    rejected: int
+    rechecked: int                     # records the row validator decided (the columnar codec was unsure)
+    counts: list[list[int]]            # [item][status]
+    rejects: list[Reject]              # all of them with `Options.reasons`, else the first `Options.rejects`
+    least: list[Entry]
+    matrix: bytes                      # the task's rows of the status matrix CSV (empty if not wanted)
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a task sends back. The main process narrows `rejects` and `below` as results come
+    in, so that later tasks do not send what can no longer reach the page."""
+
+    keep: int = 1000          # least complete referrals a task returns at most
+    rejects: int = 1000       # rejected records a task returns, to be worded where shown (all with `reasons`)
+    below: float = math.inf   # only referrals less complete than this can still reach the page's list
+    matrix: bool = True
+    reasons: bool = False     # word every rejected record's reasons here (for --rejects FILE)
+    row_only: bool = False    # validate and evaluate every record row by row (the reference path)
