@@ -163,6 +163,35 @@ def test_checkbox_columns_and_plain_columns_together_are_read_row_by_row(pathway
     compare(pathway, tmp_path / "out", f)
 
 
+def test_csv_columns_read_into_enums_of_known_values(pathway: Pathway, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once a task has met a column's values, later tasks read it straight into an Enum of them
+    (an empty or missing cell is then null); a task holding a value not met before is read as
+    text again. Either way every record's statuses and reasons are the row validator's."""
+    from pathway.audit import chunks
+
+    header = "referral_id,diagnosis_cp,gmfcs_level,functional_impact,oral_tried,age_years,notes\n"
+    known = ["yes,IV,movement|posture,no,9", "no,II,movement,yes,12", "yes,V,,no,"]
+    odd = ["maybe,IV,movement,no,9,n", " yes ,III,posture,,7,", "yes,IV", ",,,,,", "yes,IV,walking,no,9,n",
+           "yes,IV,movement|movement,unknown,9,n", "no"]
+    notes = "," + "n" * 100   # long rows: a task is 64 KiB at least, about 500 of them
+    rows = [f"R{k}," + (odd[(k // 150) % len(odd)] if k >= 1500 and k % 150 == 0 else known[k % 3] + notes)
+            for k in range(3000)]
+    f = tmp_path / "enums.csv"
+    f.write_text(header + "\n".join(rows) + "\n", encoding="utf-8")
+    reads: list[tuple[bool, bool]] = []   # (read with Enum columns, Polars accepted it)
+    real = chunks._read_cells
+
+    def spy(payload: str | bytes, width: int, enums: dict[str, object] | None = None) -> object:
+        frame = real(payload, width, enums)  # type: ignore[arg-type]
+        reads.append((bool(enums), frame is not None))
+        return frame
+
+    monkeypatch.setattr(chunks, "_read_cells", spy)
+    compare(pathway, tmp_path / "out", f)
+    assert (True, True) in reads and (True, False) in reads   # Enum reads, and one a new value refused
+
+
 def test_every_example_case_through_the_columnar_path(pathway: Pathway, tmp_path: Path) -> None:
     cases = [c for c in pathway.cases]
     lines = [json.dumps(c.referral, default=str) for c in cases]

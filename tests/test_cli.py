@@ -182,3 +182,21 @@ def test_pathway_test_shows_a_diff_for_a_failing_case(runner: Run, rules_copy: P
     assert lines[0].startswith(f"FAIL {cases}:") and lines[0].endswith("[python]")
     assert "    population.child_with_cp: expected not_met, got met" in lines
     assert lines[-1] == f"{rules_copy}: 85 passed, 1 failed [python]"
+
+
+IMPORTS = """
+import sys
+from pathway.cli import build_parser
+build_parser()
+print(sorted({"polars", "pydantic", "jinja2", "yaml", "matplotlib", "weasyprint", "fastapi"} & set(sys.modules)))
+import pathway.audit.command, pathway.audit.service, pathway.loader
+print(sorted({"polars", "matplotlib"} & set(sys.modules)))
+"""
+
+
+def test_the_command_line_loads_what_a_command_runs_only_when_it_runs() -> None:
+    """Every command's options are there without the engine, the templates or pydantic loaded (so
+    `audit` starts its workers at once), and the audit's main process, which only merges, never
+    loads Polars or, before the counts are in, matplotlib."""
+    done = subprocess.run([sys.executable, "-c", IMPORTS], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.splitlines() == ["[]", "[]"]
