@@ -127,6 +127,15 @@ class Dictionary:
         self.tables[field.id] = (enum, lut)
         return lut.gather(cells.cast(enum).to_physical())
 
+    def lookup(self, field: FormField, column: str, cells: pl.Series) -> pl.Series | pl.Expr:
+        """`codes` as an expression over `column` when it was read into the field's current Enum
+        (one Polars call for every such column of a batch, rather than one each)."""
+        entry = self.tables.get(field.id)
+        if entry is None or cells.dtype != entry[0]:
+            return self.codes(field, cells).alias(f"_code:{field.id}")
+        self.growing.discard(field.id)
+        return pl.lit(entry[1]).gather(pl.col(column).to_physical()).alias(f"_code:{field.id}")
+
     def decide(self, field: FormField, cell: str) -> int | None:
         data = self.data(field, cell)
         if data is _ABSENT:
@@ -270,7 +279,9 @@ def _absent(field: FormField) -> Normalised:
 
 
 def _any(flags: Iterable[pl.Expr]) -> pl.Expr:
-    return reduce(lambda a, b: a | b, flags, pl.lit(False))
+    """`a | b | …` (Kleene, as `|`), as one node: Polars plans a long chain of `|` at every batch."""
+    flags = list(flags)
+    return pl.any_horizontal(flags) if flags else pl.lit(False)
 
 
 @dataclass(frozen=True)
@@ -360,7 +371,9 @@ class Codec:
             unknown = [pl.col(f"c{i}") for i in plan.unknown]   # a filled cell there is a field the form lacks
             unsure += [c != "" for c in unknown]
             bad += [(c != "") & _edges_plain(c) for c in unknown]
-            self.blank = ~_any(pl.col(c).cast(pl.String).fill_null("").str.strip_chars(WS) != "" for c in cells)
+            # blank: every cell empty or spaces and tabs, so their concatenation is too
+            self.blank = pl.concat_str([pl.col(c).cast(pl.String) for c in cells], ignore_nulls=True
+                                       ).str.strip_chars(WS) == ""
         self.strip = [pl.col(c).str.strip_chars(WS) for c in stripped]
         self.prep = [e for n in fields for e in n.prep]
         self.final = [n.value.alias(name) for n, name in zip(fields, names)] + [
@@ -374,8 +387,11 @@ class Codec:
         return {column: enum for column, enum in out.items() if enum is not None}
 
     def normalise(self, raw: pl.DataFrame) -> pl.DataFrame:
-        codes = [self.dictionary.codes(field, raw.get_column(column)).alias(f"_code:{field.id}")
-                 for field, column in self.coded]
+        codes: list[pl.Series | pl.Expr] = []
+        for field, column in self.coded:
+            cells = raw.get_column(column)
+            codes.append(self.dictionary.lookup(field, column, cells) if isinstance(cells.dtype, pl.Enum)
+                         else self.dictionary.codes(field, cells).alias(f"_code:{field.id}"))
         out = raw.with_columns(*self.strip, *codes).with_columns(self.prep).select(self.final)
         return out.with_columns(self._blank(raw, out.get_column("_unsure")))
 

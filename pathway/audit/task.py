@@ -67,7 +67,6 @@ def process(task: Task, options: Options) -> TaskResult:
     fast, routed, bad = _fast_rows(batch, task, ctx, options.row_only)
     keep = None if options.reasons else options.rejects
     frame, rejects, rejected = _routed_rows(routed, bad, batch, task, ctx, fast, keep)
-    frame = frame.with_columns(_source=_source_expr()).drop("_file", "_line")
     return TaskResult(
         index=task.index, records=frame.height + rejected, evaluated=frame.height, rejected=rejected,
         rechecked=len(routed), counts=_counts(frame, ctx), rejects=rejects,
@@ -87,7 +86,7 @@ def _matrix_csv(frame: pl.DataFrame, ctx: _Context) -> bytes:
         return b""
     names = pl.lit(pl.Series(STATUSES))
     out = frame.select(
-        _inert(pl.col("_source")).alias("source"), _inert(pl.col("referral_id")).alias("referral_id"),
+        _inert(_source_expr()).alias("source"), _inert(pl.col("referral_id")).alias("referral_id"),
         pl.col("_documented").alias("documented"),
         pl.col("_applicable").alias("applicable"), columnar.completeness_ratio().alias("completeness"),
         *[names.gather(pl.col(i)).alias(i) for i in ctx.items],
@@ -204,7 +203,8 @@ def _least(frame: pl.DataFrame, ctx: _Context, keep: int, below: float = math.in
     ranked = frame.with_row_index("_order").with_columns(_completeness=columnar.completeness_ratio())
     if below < math.inf:
         ranked = ranked.filter(pl.col("_completeness") < below)
-    ranked = ranked.bottom_k(keep, by=["_completeness", "_order"]).sort(["_completeness", "_order"])
+    ranked = ranked.bottom_k(keep, by=["_completeness", "_order"]).sort(["_completeness", "_order"]).with_columns(
+        _source=_source_expr())
     out = []
     for row in ranked.iter_rows(named=True):
         missing = tuple(i for i in ctx.items if row[i] == columnar.MISSING)
