@@ -278,3 +278,33 @@ def test_json_a_lenient_parser_might_accept_is_decided_as_the_row_reader_decides
     """Among good lines, a line only a lenient JSON parser would read: never accepted by the fast path."""
     good = '{"referral_id":"G","diagnosis_cp":"yes"}'
     compare(pathway, tmp_path / "out", write_jsonl(tmp_path / "l.jsonl", [good] * 5 + [line] + [good] * 5))
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 7, 64])
+def test_the_scan_counts_lines_and_finds_a_lone_carriage_return_across_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int,
+) -> None:
+    """The scan's numbers, worked out a block at a time, are those of the whole file: the "\\n"
+    before every cut, and whether some "\\r" is not followed by "\\n" (even across blocks)."""
+    import random
+    import re
+
+    from pathway.audit import sources
+
+    monkeypatch.setattr(sources, "BLOCK", block)
+    rng = random.Random(block)
+    for n in range(60):
+        data = bytes(rng.choice(b"ab,\n\r\r\n") for _ in range(rng.randrange(1, 80)))
+        if n % 3 == 0:
+            data = data.replace(b"\r", b"\r\n").replace(b"\r\n\n", b"\r\n")   # CRLF only: no lone CR
+        path = tmp_path / f"{n}.jsonl"
+        path.write_bytes(data)
+        scan = sources._scan(path, is_csv=False, batch=1)
+        assert scan.lone_cr == (re.search(rb"\r(?!\n)", data) is not None), data
+    # cuts come every 64 KiB at least: a bigger file, whose lines end in "\n" or "\r\n"
+    data = b"".join(b"x" * rng.randrange(0, 90) + rng.choice([b"\n", b"\r\n"]) for _ in range(6000))
+    (tmp_path / "big.jsonl").write_bytes(data)
+    monkeypatch.setattr(sources, "BLOCK", block * 997)
+    scan = sources._scan(tmp_path / "big.jsonl", is_csv=False, batch=1)
+    assert len(scan.cuts) >= 3 and not scan.lone_cr
+    assert [lines for _, lines in scan.cuts] == [data[:cut].count(b"\n") for cut, _ in scan.cuts]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import codecs
 import csv
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,6 @@ NARROW_BREAKS = (b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e")
 WIDE_BREAKS = (b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")
 """Where `str.splitlines` breaks lines besides "\n" and "\r": single bytes, and U+0085,
 U+2028, U+2029 in UTF-8. The scan and the workers' line splitting both read these."""
-_LONE_CR = re.compile(rb"\r(?!\n)")
 BLOCK = 1 << 20
 """Small enough that the several passes over a block find it in the processor's cache."""
 FILES_PER_TASK = 200
@@ -160,6 +158,8 @@ def _scan(path: Path, is_csv: bool, batch: int) -> Scan:
     `bytes.decode('utf-8-sig')` counts it); cut points every ~`batch` lines with the number
     of "\n" before each; for CSV whatever makes byte ranges unsafe (quotes, a carriage
     return alone, NUL), for JSONL any other line break `str.splitlines` knows."""
+    import numpy as np   # here, not at the top: workers import this module and never scan
+
     scan = Scan()
     decoder = codecs.getincrementaldecoder("utf-8")()
     size = path.stat().st_size
@@ -180,9 +180,15 @@ def _scan(path: Path, is_csv: bool, batch: int) -> Scan:
         next_cut = scan.header_end + step
         trailing_cr = False
         tail: bytes | bytearray = b""
-        buffer = bytearray(BLOCK)   # one buffer, reused: no fresh memory to fault in for every block
+        # buffers reused for every block (no fresh memory to fault in): the bytes, and where they
+        # hold "\n" and a lone "\r", worked out once per block with numpy (several times faster
+        # than counting with bytes methods or a regular expression)
+        buffer = bytearray(BLOCK)
+        octets = np.frombuffer(buffer, np.uint8)
+        is_newline, is_lone_cr = np.empty(BLOCK, bool), np.empty(BLOCK, bool)
         while size_read := f.readinto(buffer):
             block = buffer if size_read == BLOCK else bytes(buffer[:size_read])
+            newline = np.equal(octets[:size_read], 10, out=is_newline[:size_read])
             ascii_block = block.isascii()
             if scan.bad_byte is None:
                 held = len(decoder.getstate()[0])
@@ -194,7 +200,8 @@ def _scan(path: Path, is_csv: bool, batch: int) -> Scan:
                 decoded += len(block)
             ends_cr = block.endswith(b"\r")
             if not scan.lone_cr and b"\r" in block:   # (a final "\r" is checked against the next block)
-                scan.lone_cr = _LONE_CR.search(block, 0, len(block) - ends_cr) is not None
+                lone = np.equal(octets[:size_read - 1], 13, out=is_lone_cr[:size_read - 1])
+                scan.lone_cr = bool(np.greater(lone, newline[1:], out=lone).any())   # "\r" and no "\n" next
             scan.lone_cr = scan.lone_cr or (trailing_cr and not block.startswith(b"\n"))
             trailing_cr = ends_cr
             if is_csv:
@@ -210,11 +217,11 @@ def _scan(path: Path, is_csv: bool, batch: int) -> Scan:
                 cut = block.find(b"\n", next_cut - offset)
                 if cut < 0:
                     break
-                newlines += block.count(b"\n", counted, cut + 1)
+                newlines += int(np.count_nonzero(newline[counted:cut + 1]))
                 counted = cut + 1
                 scan.cuts.append((offset + cut + 1, newlines))
                 next_cut = offset + cut + 1 + step
-            newlines += block.count(b"\n", counted)
+            newlines += int(np.count_nonzero(newline[counted:]))
             offset += len(block)
         scan.lone_cr = scan.lone_cr or trailing_cr
         if scan.bad_byte is None:
