@@ -188,7 +188,7 @@ def _scan(path: Path, is_csv: bool, batch: int) -> Scan:
         is_newline, is_lone_cr = np.empty(BLOCK, bool), np.empty(BLOCK, bool)
         while size_read := f.readinto(buffer):
             block = buffer if size_read == BLOCK else bytes(buffer[:size_read])
-            newline = np.equal(octets[:size_read], 10, out=is_newline[:size_read])
+            at_newline = np.equal(octets[:size_read], 10, out=is_newline[:size_read])
             ascii_block = block.isascii()
             if scan.bad_byte is None:
                 held = len(decoder.getstate()[0])
@@ -201,7 +201,7 @@ def _scan(path: Path, is_csv: bool, batch: int) -> Scan:
             ends_cr = block.endswith(b"\r")
             if not scan.lone_cr and b"\r" in block:   # (a final "\r" is checked against the next block)
                 lone = np.equal(octets[:size_read - 1], 13, out=is_lone_cr[:size_read - 1])
-                scan.lone_cr = bool(np.greater(lone, newline[1:], out=lone).any())   # "\r" and no "\n" next
+                scan.lone_cr = bool(np.greater(lone, at_newline[1:], out=lone).any())   # "\r" and no "\n" next
             scan.lone_cr = scan.lone_cr or (trailing_cr and not block.startswith(b"\n"))
             trailing_cr = ends_cr
             if is_csv:
@@ -217,11 +217,11 @@ def _scan(path: Path, is_csv: bool, batch: int) -> Scan:
                 cut = block.find(b"\n", next_cut - offset)
                 if cut < 0:
                     break
-                newlines += int(np.count_nonzero(newline[counted:cut + 1]))
+                newlines += int(np.count_nonzero(at_newline[counted:cut + 1]))
                 counted = cut + 1
                 scan.cuts.append((offset + cut + 1, newlines))
                 next_cut = offset + cut + 1 + step
-            newlines += int(np.count_nonzero(newline[counted:]))
+            newlines += int(np.count_nonzero(at_newline[counted:]))
             offset += len(block)
         scan.lone_cr = scan.lone_cr or trailing_cr
         if scan.bad_byte is None:
