@@ -19,7 +19,7 @@ import polars as pl
 from ..backends import get_evaluator
 from ..definition import STATUSES, Pathway
 from ..engine import evaluate
-from ..outputs import FORMULA_START
+from ..outputs import FORMULA_START, inert_cell
 from . import codec, columnar, rowpath
 from .chunks import Batch, read_task
 from .results import Entry, Options, Reject, TaskResult
@@ -70,7 +70,8 @@ def process(task: Task, options: Options) -> TaskResult:
     return TaskResult(
         index=task.index, records=frame.height + rejected, evaluated=frame.height, rejected=rejected,
         rechecked=len(routed), counts=_counts(frame, ctx), rejects=rejects,
-        least=_least(frame, ctx, options.keep, options.below), matrix=_matrix_csv(frame, ctx) if options.matrix else b"",
+        least=_least(frame, ctx, options.keep, options.below),
+        matrix=_matrix_csv(frame, ctx, task.name if _lined(task) else None) if options.matrix else b"",
     )
 
 
@@ -80,13 +81,21 @@ def _source_expr() -> pl.Expr:
         pl.concat_str(pl.col("_file"), pl.lit(":"), pl.col("_line").cast(pl.String)))
 
 
-def _matrix_csv(frame: pl.DataFrame, ctx: _Context) -> bytes:
-    """The task's rows of the referral × item status matrix, as CSV without a header."""
+def _lined(task: Task) -> bool:
+    """Whether the task's records are lines of one file (their source: file:line)."""
+    return task.kind not in ("files", "failed")
+
+
+def _matrix_csv(frame: pl.DataFrame, ctx: _Context, name: str | None) -> bytes:
+    """The task's rows of the referral × item status matrix, as CSV without a header.
+    `name`: the one file all the rows are lines of (its name made inert once, not per row)."""
     if frame.height == 0:
         return b""
-    names = pl.lit(pl.Series(STATUSES))
+    names = pl.lit(pl.Series(STATUSES, dtype=pl.Enum(STATUSES)))   # written as the names, never made as text
+    source = (pl.lit(inert_cell(name) + ":") + pl.col("_line").cast(pl.String) if name is not None
+              else _inert(_source_expr()))
     out = frame.select(
-        _inert(_source_expr()).alias("source"), _inert(pl.col("referral_id")).alias("referral_id"),
+        source.alias("source"), _inert(pl.col("referral_id")).alias("referral_id"),
         pl.col("_documented").alias("documented"),
         pl.col("_applicable").alias("applicable"), columnar.completeness_ratio().alias("completeness"),
         *[names.gather(pl.col(i)).alias(i) for i in ctx.items],
@@ -146,7 +155,7 @@ def _routed_rows(
     rows: dict[str, list[Any]] = {c: [] for c in ctx.schema}
     rejects: list[Reject] = []
     rejected = 0
-    lined = task.kind not in ("files", "failed")
+    lined = _lined(task)
 
     def reject(pending: Pending | None, row: int, problems: tuple[str, ...] | None) -> None:
         nonlocal rejected
