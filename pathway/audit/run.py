@@ -6,10 +6,12 @@ order, so the audit does not depend on it. Workers are separate processes
 Polars threads; at most two tasks per worker are in flight, so memory is
 bounded by the batch size, not by the input.
 
-A worker takes about half a second to start (an interpreter, Polars, the
-referral model), so the command starts them first (`Workers`) and loads the
-pathway while they get ready; the pathway then travels with each task, pickled
-once (a worker unpickles it only when it differs from the last one it saw).
+A worker takes about a third of a second to start (an interpreter, Polars,
+the referral model), so the command starts them first (`Workers`), before it
+imports anything heavy itself, and loads the pathway while they get ready; the
+pathway then travels with each task, pickled once (a worker unpickles it only
+when it differs from the last one it saw). This module imports no Polars: the
+main process only plans, merges and writes.
 """
 from __future__ import annotations
 
