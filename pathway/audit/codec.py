@@ -101,12 +101,9 @@ class Dictionary:
     def codes(self, field: FormField, cells: pl.Series) -> pl.Series:
         """The column's decisions, coded as `table` codes them: one lookup per cell, and the
         referral model asked only about values no earlier task held. `cells`: text, or read
-        into the field's `enum` (where null is an empty cell, which decides as unknown too)."""
+        into an Enum (where null is an empty cell, which decides as unknown too)."""
         known = self.known.setdefault(field.id, {})
         entry = self.tables.get(field.id)
-        if entry is not None and cells.dtype == entry[0]:
-            self.growing.discard(field.id)
-            return entry[1].gather(cells.to_physical())
         cells = cells.cast(pl.String)
         if entry is not None:
             try:
@@ -128,8 +125,8 @@ class Dictionary:
         return lut.gather(cells.cast(enum).to_physical())
 
     def lookup(self, field: FormField, column: str, cells: pl.Series) -> pl.Series | pl.Expr:
-        """`codes` as an expression over `column` when it was read into the field's current Enum
-        (one Polars call for every such column of a batch, rather than one each)."""
+        """`codes`, as an expression over `column` when it was read into the field's current Enum
+        (one Polars call for every such column of a batch, rather than one each), else worked out."""
         entry = self.tables.get(field.id)
         if entry is None or cells.dtype != entry[0]:
             return self.codes(field, cells).alias(f"_code:{field.id}")
@@ -387,11 +384,7 @@ class Codec:
         return {column: enum for column, enum in out.items() if enum is not None}
 
     def normalise(self, raw: pl.DataFrame) -> pl.DataFrame:
-        codes: list[pl.Series | pl.Expr] = []
-        for field, column in self.coded:
-            cells = raw.get_column(column)
-            codes.append(self.dictionary.lookup(field, column, cells) if isinstance(cells.dtype, pl.Enum)
-                         else self.dictionary.codes(field, cells).alias(f"_code:{field.id}"))
+        codes = [self.dictionary.lookup(field, column, raw.get_column(column)) for field, column in self.coded]
         out = raw.with_columns(*self.strip, *codes).with_columns(self.prep).select(self.final)
         return out.with_columns(self._blank(raw, out.get_column("_unsure")))
 
