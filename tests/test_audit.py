@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -233,6 +233,23 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+@pytest.fixture
+def python_ctrl_c() -> Iterator[None]:
+    """Python's own Ctrl+C handler in this process, even when the tests run in the background
+    (a shell starts background jobs ignoring Ctrl+C, and Python then installs no handler)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _ctrl_c_as_in_a_terminal() -> None:
+    """In the child, before exec: Ctrl+C not ignored, as in a terminal, even when the tests run
+    in the background (a shell starts background jobs ignoring it, and Python keeps that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the workers through /proc")
 def test_ctrl_c_in_the_terminal_while_workers_start_prints_no_worker_traceback(tmp_path: Path) -> None:
     """Ctrl+C reaches the whole process group, workers included, perhaps while they are still
@@ -241,7 +258,7 @@ def test_ctrl_c_in_the_terminal_while_workers_start_prints_no_worker_traceback(t
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     proc = subprocess.Popen([sys.executable, "-m", "pathway", "audit", "r.jsonl", "-o", "out.html", "--jobs", "2"],
                             cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=_ctrl_c_as_in_a_terminal)
     deadline = time.monotonic() + 60
     while len(_children(proc.pid)) < 2:   # the workers exist ...
         assert proc.poll() is None, "the audit finished before it could be interrupted"
@@ -262,7 +279,8 @@ def test_a_real_signal_mid_audit_leaves_no_output_file(tmp_path: Path, signum: i
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     proc = subprocess.Popen([sys.executable, "-m", "pathway", "audit", "big.jsonl", "-o", "out.html",
                              "--csv", "m.csv", "--jobs", "2"], cwd=tmp_path, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_ctrl_c_as_in_a_terminal)
     deadline = time.monotonic() + 60
     while not any(p.name.endswith(".part") for p in tmp_path.iterdir()):  # it is writing: interrupt now
         assert proc.poll() is None, "the audit finished before it could be interrupted"
@@ -296,7 +314,7 @@ def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_written_inert(runner:
 
 
 @pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signal masks")
-def test_ctrl_c_while_workers_are_being_started_is_held_back_not_lost() -> None:
+def test_ctrl_c_while_workers_are_being_started_is_held_back_not_lost(python_ctrl_c: None) -> None:
     from pathway.audit.run import _deaf_to_ctrl_c
 
     reached = False
