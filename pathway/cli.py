@@ -205,9 +205,18 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
         return exc.exit_code
     except KeyboardInterrupt:
         print("pathway: interrupted", file=sys.stderr)
+        _interrupt_handled()
         return 130
     except BrokenPipeError:
         return 0
+
+
+def _interrupt_handled() -> None:
+    """Tell CPython the Ctrl+C was handled. If it struck while code built by `exec` ran (a
+    dataclass or named tuple being made during an import), CPython noted it as uncaught, and
+    `python -m pathway` would then end by killing itself with SIGINT instead of exiting 130.
+    Running any `exec` clears that note."""
+    exec("")  # noqa: S102 - an empty program, run only for its side effect on that note
 
 
 def main_entry() -> None:

@@ -27,10 +27,12 @@ _warming: threading.Thread | None = None
 
 def warm_up() -> None:
     """Import matplotlib in the background (about a quarter of a second), so that the chart,
-    drawn when the counts are final, costs only its drawing; `status_chart` waits for it."""
+    drawn when the counts are final, costs only its drawing; `status_chart` waits for it. Not a
+    daemon thread: if Ctrl+C ends the command meanwhile, Python lets the import finish before it
+    exits (a daemon thread cut off inside an extension module's import can abort the process)."""
     global _warming
     if _warming is None:
-        _warming = threading.Thread(target=_library, daemon=True)
+        _warming = threading.Thread(target=_quietly_import, name="import matplotlib")
         _warming.start()
 
 
@@ -69,6 +71,15 @@ def status_chart(items: Sequence[str], counts: Sequence[Sequence[int]]) -> str:
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     return _inline(buffer.getvalue())
+
+
+def _quietly_import() -> None:
+    """The background import prints nothing if it fails (as it may when Ctrl+C stops the
+    command while it runs): the chart imports again, and reports any real failure, itself."""
+    try:
+        _library()
+    except Exception:  # noqa: BLE001 - see above
+        pass
 
 
 def _library() -> tuple[Any, Any, Any, Any]:

@@ -54,24 +54,23 @@ def register(sub: Any, rules_opt: Any, engine_opts: Any) -> None:
 
 
 def cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
-    from .run import (
-        Workers,  # light: the workers start before this process loads anything heavy
-    )
+    from .run import Workers, held_interrupts  # light: the workers start before this process loads anything heavy
 
     if args.keep < 0:
         raise PathwayError("--list must be 0 or more")
     started = time.monotonic()
     jobs = args.jobs
     with ExitStack() as stack:   # workers get ready while this process loads the engine and the pathway
-        workers = stack.enter_context(Workers(jobs)) if jobs > 1 else None
-        from ..loader import load_pathway
-        from ..service import now, parse_time
-        from .progress import Progress
-        from .service import Outputs, audit
+        with held_interrupts():   # a Ctrl+C meanwhile is acted on once they are done
+            workers = stack.enter_context(Workers(jobs)) if jobs > 1 else None
+            from ..loader import load_pathway
+            from ..service import now, parse_time
+            from .progress import Progress
+            from .service import Outputs, audit
 
-        at = parse_time(args.now) if args.now else now()
-        to_stdout = args.output in (None, "-")
-        pathway = load_pathway(args.rules or default_pathway_dir(), examples=False)
+            at = parse_time(args.now) if args.now else now()
+            to_stdout = args.output in (None, "-")
+            pathway = load_pathway(args.rules or default_pathway_dir(), examples=False)
         page = audit(
             pathway, args.inputs, Outputs(None if to_stdout else args.output, args.csv, args.rejects),
             jobs=jobs, batch=args.batch_size, keep=args.keep, clock=lambda: at, progress=Progress(0),

@@ -60,10 +60,24 @@ class Workers:
         self.pool.shutdown(wait=False)
 
     def close(self, finished: bool = True) -> None:
-        if not finished:  # interrupted or failed: stop the workers now, mid-task, quietly
-            for worker in list(getattr(self.pool, "_processes", {}).values()):
-                worker.terminate()
+        if not finished:
+            self._stop_now()
         self.pool.shutdown(wait=True, cancel_futures=not finished)  # none outlives the audit, even mid-start
+
+    def _stop_now(self) -> None:
+        """Interrupted or failed: stop the workers now, mid-task, quietly. A worker stopped while
+        it sends a result leaves half a message in the results pipe, and the pool's own thread
+        would wait for the rest for ever: once the workers are gone, this process closes its end
+        for writing too, so that read ends. (The pool has no public way to stop its workers
+        before Python 3.14, hence its private fields, read defensively.)"""
+        workers = list((getattr(self.pool, "_processes", None) or {}).values())  # None once shut down
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.join()
+        results = getattr(self.pool, "_result_queue", None)
+        if results is not None:
+            results._writer.close()
 
 
 def run(pathway: Pathway, work: Iterable[tuple[Task, Options]], jobs: int,
@@ -118,11 +132,27 @@ def _worker_start() -> None:
     """A worker leaves Ctrl+C to the main process, which stops it and cleans up the outputs; then
     it loads what tasks need (Polars, the engine) while the main process loads the pathway."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):   # born with the main process's held signals blocked
+        signal.pthread_sigmask(signal.SIG_SETMASK, set())
     importlib.import_module("pathway.audit.task")
 
 
 def _ready() -> None:
     """A task that only makes a worker start."""
+
+
+STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+@contextmanager
+def held_interrupts() -> Iterator[None]:
+    """Hold Ctrl+C and SIGTERM back while the command starts (the workers start, this process
+    imports and loads the pathway: about half a second) and act on them as soon as it is over.
+    Struck in the middle of an import, a KeyboardInterrupt can leave a library half-imported, or
+    be swallowed by native code that reports it as "ignored" (pydantic while it builds a
+    validator) so the audit runs on; held, it arrives at one known point, in the command."""
+    with _blocked(STOP_SIGNALS):
+        yield
 
 
 @contextmanager
@@ -132,17 +162,34 @@ def _deaf_to_ctrl_c() -> Iterator[None]:
     whole process group, interrupts only the main process, which stops the workers and cleans
     up: no worker prints a traceback, even one cut off while it starts. Meanwhile the main
     thread holds a Ctrl+C back rather than losing it (Linux keeps a blocked signal pending even
-    while it is ignored) and gets it as soon as the workers are started; the command has no other
-    thread yet that could take it and drop it."""
+    while it is ignored) and gets it as soon as the workers are started."""
+    with _blocked({signal.SIGINT}) as blocking:
+        if not blocking:
+            yield   # the workers' initializer still ignores it once they are up
+            return
+        handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, handler)
+
+
+@contextmanager
+def _blocked(signals: Iterable[int]) -> Iterator[bool]:
+    """Block `signals` in this thread (they stay pending, delivered on leaving); False where that
+    cannot be done. Threads started meanwhile keep them blocked for good, so a signal reaches only
+    the main thread. The pool's locks start multiprocessing's resource tracker, which blocks and
+    then *unblocks* Ctrl+C and SIGTERM around its own start: it is started first."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
-        yield   # the workers' initializer still ignores it once they are up
+        yield False
         return
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
     try:
-        yield
+        yield True
     finally:
-        signal.signal(signal.SIGINT, handler)
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
