@@ -132,8 +132,8 @@ def _worker_start() -> None:
     """A worker leaves Ctrl+C to the main process, which stops it and cleans up the outputs; then
     it loads what tasks need (Polars, the engine) while the main process loads the pathway."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if hasattr(signal, "pthread_sigmask"):   # born with the main process's held signals blocked
-        signal.pthread_sigmask(signal.SIG_SETMASK, set())
+    if hasattr(signal, "pthread_sigmask"):   # born with them blocked if the main process held them
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     importlib.import_module("pathway.audit.task")
 
 
