@@ -273,13 +273,21 @@ def test_ctrl_c_in_the_terminal_while_workers_start_prints_no_worker_traceback(t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.jsonl"]
 
 
+def _python_module(tmp_path: Path, name: str, source: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m name args` in a fresh interpreter, `source` written as that module beside the repo's code."""
+    (tmp_path / f"{name}.py").write_text(source, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(Path(__file__).resolve().parents[1])])}
+    return subprocess.run([sys.executable, "-m", name, *args], env=env, capture_output=True, text=True, check=False,
+                          timeout=120)
+
+
 @pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signal masks")
 def test_ctrl_c_stays_held_back_while_the_workers_start(tmp_path: Path) -> None:
     """A Ctrl+C that comes while the workers start is held back, not dropped: nothing that starts
     with them (multiprocessing's resource tracker unblocks Ctrl+C around its own start) may let
     it through while "ignore" is set. A fresh interpreter, so no tracker is running yet."""
-    script = tmp_path / "held.py"
-    script.write_text(
+    proc = _python_module(
+        tmp_path, "held",
         "import signal\n"
         "from contextlib import contextmanager\n"
         "from pathway.audit import run\n"
@@ -293,18 +301,15 @@ def test_ctrl_c_stays_held_back_while_the_workers_start(tmp_path: Path) -> None:
         "if __name__ == '__main__':  # a spawned worker imports this file too\n"
         "    run._deaf_to_ctrl_c = spy\n"
         "    run.Workers(2).close()\n"
-        "    print(held)\n", encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    proc = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, check=False,
-                          timeout=120)
+        "    print(held)\n")
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "[True]\n", "")
 
 
 def test_workers_stopped_while_one_sends_a_result_do_not_hang_the_command(tmp_path: Path) -> None:
     """A worker stopped mid-send leaves half a message in the results pipe (simulated here by
     writing one): stopping the workers must still end, not wait for the rest for ever."""
-    script = tmp_path / "cut.py"
-    script.write_text(
+    proc = _python_module(
+        tmp_path, "cut",
         "import os, struct\n"
         "from pathway.audit.run import Workers\n"
         "if __name__ == '__main__':  # a spawned worker imports this file too\n"
@@ -312,25 +317,20 @@ def test_workers_stopped_while_one_sends_a_result_do_not_hang_the_command(tmp_pa
         "    workers.pool.submit(int).result()   # the pool's own thread is up and reading\n"
         "    os.write(workers.pool._result_queue._writer.fileno(), struct.pack('!i', 100) + b'cut short')\n"
         "    workers.close(finished=False)\n"
-        "    print('stopped')\n", encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    proc = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, check=False,
-                          timeout=120)
+        "    print('stopped')\n")
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "stopped\n", "")
 
 
 def test_ctrl_c_in_code_built_by_exec_still_exits_130_under_python_m(tmp_path: Path) -> None:
     """CPython notes a Ctrl+C that strikes inside code built by `exec` (a dataclass being made
     while a module imports) as uncaught, and `python -m` would then end by SIGINT, not 130."""
-    (tmp_path / "interrupted_pathway.py").write_text(
+    proc = _python_module(
+        tmp_path, "interrupted_pathway",
         "from pathway import cli\n"
         "def cmd_schema(args, out):\n"
         "    exec('raise KeyboardInterrupt')\n"
         "cli.cmd_schema = cmd_schema\n"
-        "cli.main_entry()\n", encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(Path(__file__).resolve().parents[1])])}
-    proc = subprocess.run([sys.executable, "-m", "interrupted_pathway", "schema"], env=env, capture_output=True,
-                          text=True, check=False, timeout=120)
+        "cli.main_entry()\n", "schema")
     assert (proc.returncode, proc.stderr) == (130, "pathway: interrupted\n")
 
 
