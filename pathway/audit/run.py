@@ -74,7 +74,10 @@ class Workers:
         for worker in workers:
             worker.terminate()
         for worker in workers:
-            worker.join()
+            worker.join(10)
+            if worker.exitcode is None:   # it did not stop on SIGTERM: SIGKILL cannot be refused
+                worker.kill()
+                worker.join()
         results = getattr(self.pool, "_result_queue", None)
         if results is not None:
             results._writer.close()
