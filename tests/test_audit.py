@@ -256,7 +256,8 @@ def test_ctrl_c_in_the_terminal_while_workers_start_prints_no_worker_traceback(t
     """Ctrl+C reaches the whole process group, workers included, perhaps while they are still
     importing and this process loads the pathway: only the main process answers, with one line,
     whenever it comes in the start-up."""
-    (tmp_path / "r.jsonl").write_text('{"referral_id": "R-1"}\n' * 1000, encoding="utf-8")
+    (tmp_path / "r.jsonl").write_text('{"referral_id": "R-1"}\n' * 200_000, encoding="utf-8")
+    # (enough records that the audit is still running at the last moment tried, even on a fast machine)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     proc = subprocess.Popen([sys.executable, "-m", "pathway", "audit", "r.jsonl", "-o", "out.html", "--jobs", "2"],
                             cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
