@@ -389,3 +389,23 @@ def test_ctrl_c_while_workers_are_being_started_is_held_back_not_lost(python_ctr
             reached = True   # not interrupted here: a worker started now inherits "ignore"
     assert reached
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signal masks")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_signal_during_start_up_is_acted_on_when_it_ends(python_ctrl_c: None, signum: int) -> None:
+    from pathway.audit.run import held_interrupts
+    from pathway.cli import _terminate
+
+    previous = signal.signal(signal.SIGTERM, _terminate)   # as the command has it
+    try:
+        reached = False
+        with pytest.raises(KeyboardInterrupt):
+            with held_interrupts():
+                signal.pthread_kill(threading.main_thread().ident or 0, signum)
+                time.sleep(0.05)
+                reached = True   # start-up goes on to its end
+        assert reached
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert signum not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
