@@ -61,7 +61,7 @@ def cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
     started = time.monotonic()
     jobs = args.jobs
     with ExitStack() as stack:   # workers get ready while this process loads the engine and the pathway
-        with held_interrupts():   # a Ctrl+C meanwhile is acted on once they are done
+        with held_interrupts(workers=jobs > 1):   # a Ctrl+C meanwhile is acted on once they are done
             workers = stack.enter_context(Workers(jobs)) if jobs > 1 else None
             from ..loader import load_pathway
             from ..service import now, parse_time

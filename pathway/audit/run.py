@@ -148,13 +148,14 @@ STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
 
 
 @contextmanager
-def held_interrupts() -> Iterator[None]:
+def held_interrupts(workers: bool = True) -> Iterator[None]:
     """Hold Ctrl+C and SIGTERM back while the command starts (the workers start, this process
     imports and loads the pathway: about half a second) and act on them as soon as it is over.
     Struck in the middle of an import, a KeyboardInterrupt can leave a library half-imported, or
     be swallowed by native code that reports it as "ignored" (pydantic while it builds a
-    validator) so the audit runs on; held, it arrives at one known point, in the command."""
-    with _blocked(STOP_SIGNALS):
+    validator) so the audit runs on; held, it arrives at one known point, in the command.
+    `workers`: whether `Workers` will be started inside (see `_blocked`)."""
+    with _blocked(STOP_SIGNALS, tracker=workers):
         yield
 
 
@@ -178,17 +179,19 @@ def _deaf_to_ctrl_c() -> Iterator[None]:
 
 
 @contextmanager
-def _blocked(signals: Iterable[int]) -> Iterator[bool]:
+def _blocked(signals: Iterable[int], tracker: bool = True) -> Iterator[bool]:
     """Block `signals` in this thread (they stay pending, delivered on leaving); False where that
     cannot be done. Threads started meanwhile keep them blocked for good, so a signal reaches only
-    the main thread. The pool's locks start multiprocessing's resource tracker, which blocks and
-    then *unblocks* Ctrl+C and SIGTERM around its own start: it is started first."""
+    the main thread. A pool's locks start multiprocessing's resource tracker, which blocks and
+    then *unblocks* Ctrl+C and SIGTERM around its own start: with `tracker`, for a pool started
+    inside, it is started first."""
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
         yield False
         return
-    from multiprocessing import resource_tracker
+    if tracker:
+        from multiprocessing import resource_tracker
 
-    resource_tracker.ensure_running()
+        resource_tracker.ensure_running()
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
     try:
         yield True
