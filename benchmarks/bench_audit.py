@@ -15,14 +15,21 @@ in a fresh process:
   (every record's 17 statuses: about 200 MB for a million referrals).
 
 Wall time and peak resident memory, summed over the audit's processes
-(sampled from /proc every 20 ms; Linux). Prints a table; asserts nothing.
+(sampled from /proc every 20 ms; Linux). Each figure is the median of
+`--repeat` runs (default 3), floor and audit taking turns, with the range
+beside it: on a shared machine one run can be half a second off. The package
+runs from its compiled bytecode, kept in the work folder, as it does once
+installed (pip compiles it), even where PYTHONDONTWRITEBYTECODE is set.
+Prints a table; asserts nothing.
 
-    python benchmarks/bench_audit.py [--n 100000 1000000] [--jobs 1 2] [--work DIR] [--rejects]
+    python benchmarks/bench_audit.py [--n 100000 1000000] [--jobs 1 2] [--repeat 3] [--work DIR] [--rejects]
 """
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -145,38 +152,69 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--jobs", type=int, nargs="+", default=[os.cpu_count() or 1, 1])
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each command; the median is shown")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "pathway-bench-audit")
     parser.add_argument("--rejects", action="store_true", help="also time --rejects FILE (every reason worded)")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = _installed_like(args.work)
     fields = ",".join(load_pathway(default_pathway_dir()).fields)
-    print(f"{os.cpu_count()} cores; Python {sys.version.split()[0]}; load average {os.getloadavg()[0]:.2f} at start")
+    print(f"{os.cpu_count()} cores; Python {sys.version.split()[0]}; load average {os.getloadavg()[0]:.2f} at start;"
+          f" median of {args.repeat} runs [range]")
     print("floor = Polars reading the file: the read call alone, and as a command (interpreter start, import, read);")
     print("the audit's figure is its whole command, so 'vs read' charges it its start-up and 'vs command' does not")
-    print(f"{'N':>10} {'format':6} {'run':<24} {'wall s':>7} {'records/s':>11} {'peak MiB':>9} {'vs read':>8} {'vs command':>10}")
+    print(f"{'N':>10} {'format':6} {'run':<24} {'wall s':>7} {'range s':>11} {'records/s':>11} {'peak MiB':>9}"
+          f" {'vs read':>8} {'vs command':>10}")
     for n in args.n:
         files = generate(n, args.work)
         for path in files:
             kind = path.suffix[1:]
-            command, peak, out = measure([sys.executable, "-c", FLOOR, str(path), fields], env)
-            floor = float(out.split()[0])
-            print(f"{n:>10,} {kind:6} {'floor: read call':<24} {floor:>7.2f} {n / floor:>11,.0f} {peak / 2**20:>9,.0f}")
-            print(f"{n:>10,} {kind:6} {'floor: read as a command':<24} {command:>7.2f} {n / command:>11,.0f}"
-                  f" {peak / 2**20:>9,.0f}")
             matrix = ["--csv", str(args.work / "statuses.csv")]
             runs = [(f"audit --jobs {j}", j, []) for j in args.jobs]
             runs += [(f"audit --jobs {j} --csv", j, matrix) for j in args.jobs]
             if args.rejects:
                 runs.append((f"audit --jobs {args.jobs[0]} --rejects", args.jobs[0], ["--rejects", str(args.work / "rejects.csv")]))
-            for label, jobs, extra in runs:
-                cmd = [sys.executable, "-m", "pathway", "audit", str(path), "-o", str(args.work / "audit.html"),
-                       "--jobs", str(jobs), *extra]
-                wall, peak, out = measure(cmd, env)
-                print(f"{n:>10,} {kind:6} {label:<24} {wall:>7.2f} {n / wall:>11,.0f} {peak / 2**20:>9,.0f}"
-                      f" {floor / wall:>8.2f} {command / wall:>10.2f}")
+            floor_cmd = [sys.executable, "-c", FLOOR, str(path), fields]
+            commands = [floor_cmd] + [[sys.executable, "-m", "pathway", "audit", str(path), "-o",
+                                       str(args.work / "audit.html"), "--jobs", str(jobs), *extra]
+                                      for _, jobs, extra in runs]
+            walls: list[list[float]] = [[] for _ in commands]
+            peaks = [0] * len(commands)
+            reads: list[float] = []
+            for _ in range(args.repeat):   # in turns, so a slow spell of the machine slows them all
+                for k, cmd in enumerate(commands):
+                    wall, peak, out = measure(cmd, env)
+                    walls[k].append(wall)
+                    peaks[k] = max(peaks[k], peak)
+                    if k == 0:
+                        reads.append(float(out.split()[0]))
+            floor, command = statistics.median(reads), statistics.median(walls[0])
+            print(f"{n:>10,} {kind:6} {'floor: read call':<24} {floor:>7.2f} {_range(reads):>11} {n / floor:>11,.0f}"
+                  f" {peaks[0] / 2**20:>9,.0f}")
+            print(f"{n:>10,} {kind:6} {'floor: read as a command':<24} {command:>7.2f} {_range(walls[0]):>11}"
+                  f" {n / command:>11,.0f} {peaks[0] / 2**20:>9,.0f}")
+            for (label, _, _), times, peak in zip(runs, walls[1:], peaks[1:]):
+                wall = statistics.median(times)
+                print(f"{n:>10,} {kind:6} {label:<24} {wall:>7.2f} {_range(times):>11} {n / wall:>11,.0f}"
+                      f" {peak / 2**20:>9,.0f} {floor / wall:>8.2f} {command / wall:>10.2f}")
     print(f"load average {os.getloadavg()[0]:.2f} at the end (other work on the machine slows every figure)")
 
+
+def _range(times: list[float]) -> str:
+    return f"{min(times):.2f}-{max(times):.2f}"
+
+
+def _installed_like(work: Path) -> dict[str, str]:
+    """The environment the commands run in: this checkout's package, from bytecode compiled
+    once into the work folder (as pip compiles an installed package), not recompiled each run."""
+    cache = work / "pycache"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONPYCACHEPREFIX": str(cache)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    sys.pycache_prefix = str(cache)
+    compileall.compile_dir(ROOT / "pathway", quiet=1)
+    for warm in ("import polars", "import pathway.audit.task, pathway.audit.service"):   # libraries off the disk once
+        subprocess.run([sys.executable, "-c", warm], env=env, check=True)
+    return env
 
 if __name__ == "__main__":
     main()
