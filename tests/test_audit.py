@@ -162,6 +162,14 @@ def test_progress_bar_only_on_a_terminal() -> None:
     assert "100%" in loud.getvalue() and "1,234 records" in loud.getvalue()
 
 
+def test_cli_counts_one_record_in_the_singular(runner: Run, tmp_path: Path) -> None:
+    f = tmp_path / "r.jsonl"
+    f.write_text('{"referral_id": "R-1"}\n', encoding="utf-8")
+    r = runner("audit", str(f), "-o", str(tmp_path / "audit.html"), "--jobs", "1", "--now", "2026-12-03T09:00:00Z")
+    assert r.code == 0, r.err
+    assert r.err.startswith("audit: 1 record = 1 evaluated + 0 not evaluated (0 checked row by row; ")
+
+
 def test_cli_exit_0_with_rejects_and_writes_the_files(runner: Run, tmp_path: Path) -> None:
     f = tmp_path / "r.jsonl"
     f.write_text('{"referral_id": "R-1"}\n{"referral_id": "R-2", "age_years": 99}\nnot json\n', encoding="utf-8")

@@ -81,7 +81,8 @@ def cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
 
         out.write(render_page(page))
     written = [f for f in (None if to_stdout else args.output, args.csv, args.rejects) if f]
-    print(f"audit: {page.records:,} records = {page.evaluated:,} evaluated + {page.rejected:,} not evaluated"
+    print(f"audit: {page.records:,} record{'' if page.records == 1 else 's'} = {page.evaluated:,} evaluated"
+          f" + {page.rejected:,} not evaluated"
           f" ({page.rechecked:,} checked row by row; {time.monotonic() - started:.1f} s)"
           f"{'; wrote ' + ', '.join(written) if written else ''}", file=sys.stderr)
     return 0
