@@ -22,12 +22,8 @@ from typing import Any
 
 from .definition import Pathway
 from .errors import Problem
+from .filekinds import ALL_SUFFIXES, CSV_SUFFIXES, JSONL_SUFFIXES
 from .yamlsrc import Located, LoadFailure, Path_, load_json, load_text
-
-REFERRAL_SUFFIXES = (".yaml", ".yml", ".json")
-JSONL_SUFFIXES = (".jsonl", ".ndjson")
-CSV_SUFFIXES = (".csv",)
-ALL_SUFFIXES = REFERRAL_SUFFIXES + JSONL_SUFFIXES + CSV_SUFFIXES
 
 REDCAP_COLUMNS = frozenset({
     "record_id", "redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance",

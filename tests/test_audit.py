@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pathway.audit import run as audit_run
 from pathway.audit.progress import Progress
+from pathway.audit.sizing import FILES_PER_TASK, MIN_RECORD_BYTES, useful_jobs
 from pathway.definition import Pathway
 
 from .audit_support import Audit, referrals, run_audit, write_both, write_referrals
@@ -160,6 +162,50 @@ def test_progress_bar_only_on_a_terminal() -> None:
         bar.close()
     assert quiet.getvalue() == ""
     assert "100%" in loud.getvalue() and "1,234 records" in loud.getvalue()
+
+
+def test_workers_are_started_only_for_an_input_that_makes_tasks_to_share(tmp_path: Path) -> None:
+    batch = 100
+    folder = tmp_path / "referrals"
+    (folder / ".hidden").mkdir(parents=True)
+    for k in range(FILES_PER_TASK):
+        (folder / f"r{k}.yaml").write_text("referral_id: R\n", encoding="utf-8")
+    (folder / ".hidden" / "x.yaml").write_text("referral_id: X\n", encoding="utf-8")
+    (folder / "notes.txt").write_text("not a referral file\n", encoding="utf-8")
+    assert useful_jobs([str(folder)], batch, cores=4) == 1    # one task of files (the hidden one and the .txt aside)
+    (folder / "one-more.json").write_text("{}", encoding="utf-8")
+    assert useful_jobs([str(folder)], batch, cores=4) == 2
+    small, big = tmp_path / "small.jsonl", tmp_path / "big.csv"
+    small.write_bytes(b"x" * (batch * MIN_RECORD_BYTES))
+    big.write_bytes(b"x" * (batch * MIN_RECORD_BYTES * 3 + 1))
+    assert useful_jobs([str(small)], batch, cores=4) == 1
+    assert useful_jobs([str(big)], batch, cores=8) == 4
+    assert useful_jobs([str(big)], batch, cores=2) == 2       # never more than the cores
+    assert useful_jobs([str(small), str(small)], batch, cores=4) == 2   # a file is a task at least
+    assert useful_jobs([str(tmp_path / "missing.csv")], batch, cores=4) == 1   # the audit says it is missing
+
+
+def test_a_small_audit_runs_in_this_process_unless_jobs_are_asked_for(
+    runner: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    started: list[int] = []
+
+    class Counted(audit_run.Workers):
+        def __init__(self, jobs: int) -> None:
+            started.append(jobs)
+            super().__init__(jobs)
+
+    monkeypatch.setattr(audit_run, "Workers", Counted)
+    f = tmp_path / "r.jsonl"
+    f.write_text('{"referral_id": "R-1"}\n{"referral_id": "R-2", "age_years": 99}\n', encoding="utf-8")
+    outputs = []
+    for jobs in ([], ["--jobs", "2"]):
+        out = tmp_path / f"audit{len(jobs)}.html"
+        r = runner("audit", str(f), "-o", str(out), "--now", "2026-12-03T09:00:00Z", *jobs)
+        assert r.code == 0, r.err
+        outputs.append(out.read_bytes())
+    assert started == [2]
+    assert outputs[0] == outputs[1]
 
 
 def test_cli_counts_one_record_in_the_singular(runner: Run, tmp_path: Path) -> None:

@@ -39,8 +39,9 @@ def register(sub: Any, rules_opt: Any, engine_opts: Any) -> None:
     p.add_argument("-o", "--output", help="the HTML audit (default: standard output)")
     p.add_argument("--csv", metavar="FILE", help="write the referral × item status matrix (every evaluated referral)")
     p.add_argument("--rejects", metavar="FILE", help="write every record that could not be evaluated, with the reasons")
-    p.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1, metavar="N",
-                   help="worker processes (default: all cores); the results do not depend on it")
+    p.add_argument("--jobs", type=_positive, metavar="N",
+                   help="worker processes (default: all cores, fewer for an input too small to share;"
+                        " one means none, the audit runs in this process); the results do not depend on it")
     p.add_argument("--batch-size", type=_positive, default=25_000, metavar="N",
                    help="records per task: bounds each worker's memory (default: 25000)")
     p.add_argument("--list", type=int, default=1000, metavar="N", dest="keep",
@@ -55,11 +56,12 @@ def register(sub: Any, rules_opt: Any, engine_opts: Any) -> None:
 
 def cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
     from .run import Workers, held_interrupts  # light: the workers start before this process loads anything heavy
+    from .sizing import useful_jobs
 
     if args.keep < 0:
         raise PathwayError("--list must be 0 or more")
     started = time.monotonic()
-    jobs = args.jobs
+    jobs = args.jobs or useful_jobs(args.inputs, args.batch_size, os.cpu_count() or 1)
     with ExitStack() as stack:   # workers get ready while this process loads the engine and the pathway
         with held_interrupts(workers=jobs > 1):   # a Ctrl+C meanwhile is acted on once they are done
             workers = stack.enter_context(Workers(jobs)) if jobs > 1 else None

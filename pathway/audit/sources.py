@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, Problem
-from ..inputs import CSV_SUFFIXES, JSONL_SUFFIXES, REFERRAL_SUFFIXES, expand
+from ..filekinds import CSV_SUFFIXES, JSONL_SUFFIXES, REFERRAL_SUFFIXES
+from ..inputs import expand
+from .sizing import FILES_PER_TASK
 
 BOM = b"\xef\xbb\xbf"
 NARROW_BREAKS = (b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e")
@@ -27,7 +29,6 @@ WIDE_BREAKS = (b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")
 U+2028, U+2029 in UTF-8. The scan and the workers' line splitting both read these."""
 BLOCK = 1 << 20
 """Small enough that the several passes over a block find it in the processor's cache."""
-FILES_PER_TASK = 200
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from ..definition import Pathway
 from ..errors import InputError, Problem
-from ..inputs import ALL_SUFFIXES, Record, iter_records
+from ..filekinds import ALL_SUFFIXES
+from ..inputs import Record, iter_records
 from ..service import check, referral_values
 from . import DEFAULT_TITLE
 from .packet import Included, NotIncluded, Packet, build_packet
