@@ -172,6 +172,9 @@ def test_workers_are_started_only_for_an_input_that_makes_tasks_to_share(tmp_pat
         (folder / f"r{k}.yaml").write_text("referral_id: R\n", encoding="utf-8")
     (folder / ".hidden" / "x.yaml").write_text("referral_id: X\n", encoding="utf-8")
     (folder / "notes.txt").write_text("not a referral file\n", encoding="utf-8")
+    (folder / "dangling.yaml").symlink_to(tmp_path / "gone.yaml")   # unreadable: counted, the walk goes on
+    assert useful_jobs([str(folder)], batch, cores=4) == 2
+    (folder / "dangling.yaml").unlink()
     assert useful_jobs([str(folder)], batch, cores=4) == 1    # one task of files (the hidden one and the .txt aside)
     (folder / "one-more.json").write_text("{}", encoding="utf-8")
     assert useful_jobs([str(folder)], batch, cores=4) == 2

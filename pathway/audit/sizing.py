@@ -4,7 +4,7 @@ Workers pay for themselves only when there are tasks for them to share: an
 input that makes one task (a few hundred referral files, or a JSONL or CSV file
 of less than a batch) is audited faster in the main process, which would
 otherwise wait while a worker starts and does the same work. Runs before the
-workers would start, so it reads no file and imports nothing heavy; an
+workers would start, so it opens no file and imports nothing heavy; an
 estimate is enough, because the results are the same whatever `--jobs` is.
 """
 from __future__ import annotations
@@ -38,18 +38,22 @@ def useful_jobs(inputs: Iterable[str], batch: int, cores: int) -> int:
 
 def _files(inputs: Iterable[str]) -> Iterator[tuple[Path, int]]:
     """The files `inputs.expand` would find (named files, referral files in folders outside
-    hidden ones), with their sizes; a name that cannot be read is left to the audit to report."""
+    hidden ones), with their sizes; what cannot be read counts as empty (the audit reports it)."""
     for name in inputs:
         path = Path(name)
-        try:
-            if not path.is_dir():
-                yield path, path.stat().st_size
-                continue
-            for folder, subfolders, names in os.walk(path):
-                subfolders[:] = [d for d in subfolders if not d.startswith(".")]
-                for file in names:
-                    found = Path(folder, file)
-                    if not file.startswith(".") and found.suffix.lower() in ALL_SUFFIXES:
-                        yield found, found.stat().st_size
-        except OSError:
+        if not path.is_dir():
+            yield path, _size(path)
             continue
+        for folder, subfolders, names in os.walk(path):
+            subfolders[:] = [d for d in subfolders if not d.startswith(".")]
+            for file in names:
+                found = Path(folder, file)
+                if not file.startswith(".") and found.suffix.lower() in ALL_SUFFIXES:
+                    yield found, _size(found)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
