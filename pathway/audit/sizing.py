@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from ..filekinds import ALL_SUFFIXES, CSV_SUFFIXES, JSONL_SUFFIXES
+from ..filekinds import ALL_SUFFIXES, MANY_SUFFIXES
 
 FILES_PER_TASK = 200
 """Referral files (YAML, JSON) per task."""
@@ -27,7 +27,7 @@ def useful_jobs(inputs: Iterable[str], batch: int, cores: int) -> int:
     """All `cores`, or fewer when the input makes fewer tasks: one means this process alone."""
     tasks, files = 0, 0
     for path, size in _files(inputs):
-        if path.suffix.lower() in JSONL_SUFFIXES + CSV_SUFFIXES:
+        if path.suffix.lower() in MANY_SUFFIXES:
             tasks += max(1, -(-size // (batch * MIN_RECORD_BYTES)))
         else:
             files += 1

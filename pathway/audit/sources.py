@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError, Problem
-from ..filekinds import CSV_SUFFIXES, JSONL_SUFFIXES, REFERRAL_SUFFIXES
+from ..filekinds import ALL_SUFFIXES, CSV_SUFFIXES, MANY_SUFFIXES
 from ..inputs import expand
 from .sizing import FILES_PER_TASK
 
@@ -70,7 +70,7 @@ def check_inputs(inputs: Iterable[str]) -> list[Path]:
     files = list(expand(names))
     if not files:
         raise InputError([Problem(", ".join(names), None, None, "no referral files found (expected "
-                                  + ", ".join(REFERRAL_SUFFIXES + JSONL_SUFFIXES + CSV_SUFFIXES) + ")")])
+                                  + ", ".join(ALL_SUFFIXES) + ")")])
     return files
 
 
@@ -89,7 +89,7 @@ def plan(files: list[Path], batch: int) -> Iterator[Task]:
 
     for path in files:
         suffix = path.suffix.lower()
-        big = suffix in JSONL_SUFFIXES or suffix in CSV_SUFFIXES
+        big = suffix in MANY_SUFFIXES
         if not big or not path.is_file():
             pending.append(str(path))  # read exactly by `inputs.read_file`, failures included
             if len(pending) >= FILES_PER_TASK:
