@@ -20,7 +20,8 @@ Wall time and peak resident memory, summed over the audit's processes
 beside it: on a shared machine one run can be half a second off. The package
 runs from its compiled bytecode, kept in the work folder, as it does once
 installed (pip compiles it), even where PYTHONDONTWRITEBYTECODE is set.
-Prints a table; asserts nothing.
+Prints a table and, from the smallest and largest N, each run's fixed cost
+(start-up, the page) and its rate per record; asserts nothing.
 
     python benchmarks/bench_audit.py [--n 100000 1000000] [--jobs 1 2] [--repeat 3] [--work DIR] [--rejects]
 """
@@ -165,6 +166,7 @@ def main() -> None:
     print("the audit's figure is its whole command, so 'vs read' charges it its start-up and 'vs command' does not")
     print(f"{'N':>10} {'format':6} {'run':<24} {'wall s':>7} {'range s':>11} {'records/s':>11} {'peak MiB':>9}"
           f" {'vs read':>8} {'vs command':>10}")
+    medians: dict[tuple[str, str], dict[int, float]] = {}   # (format, run) → {N: median wall}
     for n in args.n:
         files = generate(n, args.work)
         for path in files:
@@ -189,15 +191,40 @@ def main() -> None:
                     if k == 0:
                         reads.append(float(out.split()[0]))
             floor, command = statistics.median(reads), statistics.median(walls[0])
+            medians.setdefault((kind, "floor: read call"), {})[n] = floor
+            medians.setdefault((kind, "floor: read as a command"), {})[n] = command
             print(f"{n:>10,} {kind:6} {'floor: read call':<24} {floor:>7.2f} {_range(reads):>11} {n / floor:>11,.0f}"
                   f" {peaks[0] / 2**20:>9,.0f}")
             print(f"{n:>10,} {kind:6} {'floor: read as a command':<24} {command:>7.2f} {_range(walls[0]):>11}"
                   f" {n / command:>11,.0f} {peaks[0] / 2**20:>9,.0f}")
             for (label, _, _), times, peak in zip(runs, walls[1:], peaks[1:]):
                 wall = statistics.median(times)
+                medians.setdefault((kind, label), {})[n] = wall
                 print(f"{n:>10,} {kind:6} {label:<24} {wall:>7.2f} {_range(times):>11} {n / wall:>11,.0f}"
                       f" {peak / 2**20:>9,.0f} {floor / wall:>8.2f} {command / wall:>10.2f}")
+    if len(set(args.n)) > 1:
+        _rates(medians, min(args.n), max(args.n))
     print(f"load average {os.getloadavg()[0]:.2f} at the end (other work on the machine slows every figure)")
+
+
+def _rates(medians: dict[tuple[str, str], dict[int, float]], small: int, big: int) -> None:
+    """Each run's wall time split, from its two sizes, into a fixed cost and a rate per record
+    (wall = fixed + N / rate): what a bigger input adds, apart from start-up. Shown beside the
+    end-to-end figures above, which are the ones the targets are stated in."""
+    print(f"\nfixed cost and rate per record, from N = {small:,} and {big:,} (wall = fixed + N / rate):")
+    print(f"{'format':6} {'run':<24} {'fixed s':>8} {'records/s':>11} {'rate vs read':>13} {'rate vs command':>16}")
+    for kind in sorted({k for k, _ in medians}):
+        floors = [_fit(medians[(kind, f)], small, big) for f in ("floor: read call", "floor: read as a command")]
+        for (k, label), walls in medians.items():
+            if k == kind:
+                fixed, rate = _fit(walls, small, big)
+                ratios = "" if label.startswith("floor") else f" {rate / floors[0][1]:>13.2f} {rate / floors[1][1]:>16.2f}"
+                print(f"{kind:6} {label:<24} {fixed:>8.2f} {rate:>11,.0f}{ratios}")
+
+
+def _fit(walls: dict[int, float], small: int, big: int) -> tuple[float, float]:
+    rate = (big - small) / max(walls[big] - walls[small], 1e-9)
+    return walls[small] - small / rate, rate
 
 
 def _range(times: list[float]) -> str:

@@ -36,7 +36,8 @@ def emit(text: str, output: str | None, stdout: TextIO) -> None:
         write_atomic(output, text)
 
 
-def _pathway(args: argparse.Namespace) -> Pathway:
+def chosen_pathway(args: argparse.Namespace) -> Pathway:
+    """The pathway `--rules` names, else the bundled one (every command that reads one)."""
     from .loader import load_pathway
 
     return load_pathway(args.rules or default_pathway_dir())
@@ -46,7 +47,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     from .render import render
     from .service import check, now, parse_time, read_document, referral_values
 
-    pathway = _pathway(args)
+    pathway = chosen_pathway(args)
     doc = read_document(args.referral)
     values = referral_values(pathway, doc)
     at = parse_time(args.now) if args.now else now()
@@ -62,7 +63,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_form(args: argparse.Namespace, out: TextIO) -> int:
     from .render import render_form
 
-    emit(render_form(_pathway(args)), args.output, out)
+    emit(render_form(chosen_pathway(args)), args.output, out)
     return 0
 
 

@@ -155,13 +155,14 @@ def test_progress_bar_only_on_a_terminal() -> None:
         def isatty(self) -> bool:
             return True
 
-    quiet, loud = io.StringIO(), Tty()
-    for stream in (quiet, loud):
+    quiet, loud, one = io.StringIO(), Tty(), Tty()
+    for stream, records in ((quiet, 1234), (loud, 1234), (one, 1)):
         bar = Progress(100, stream)
-        bar.update(100, 1234)
+        bar.update(100, records)
         bar.close()
     assert quiet.getvalue() == ""
-    assert "100%" in loud.getvalue() and "1,234 records" in loud.getvalue()
+    assert "100%" in loud.getvalue() and "1,234 records " in loud.getvalue()
+    assert "100%" in one.getvalue() and " 1 record " in one.getvalue()
 
 
 def test_workers_are_started_only_for_an_input_that_makes_tasks_to_share(tmp_path: Path) -> None:

@@ -308,3 +308,24 @@ def test_the_scan_counts_lines_and_finds_a_lone_carriage_return_across_blocks(
     scan = sources._scan(tmp_path / "big.jsonl", is_csv=False, batch=1)
     assert len(scan.cuts) >= 3 and not scan.lone_cr
     assert [lines for _, lines in scan.cuts] == [data[:cut].count(b"\n") for cut, _ in scan.cuts]
+    assert scan.newlines == data.count(b"\n")
+
+
+@pytest.mark.parametrize("ending", [b"\n", b""])
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_each_csv_range_carries_the_newlines_it_holds(tmp_path: Path, ending: bytes, bom: bytes) -> None:
+    """A worker checks that Polars gave one row per line against the count the scan made (it
+    does not count them again): that count is the range's own, whatever the file's first and
+    last bytes, and the ranges cover every line after the header once."""
+    from pathway.audit import sources
+
+    rows = [f"R{k},{'x' * (k % 70)}" for k in range(9000)]
+    data = bom + b"referral_id,notes\n" + "\n".join(rows).encode() + ending
+    (tmp_path / "r.csv").write_bytes(data)
+    tasks = list(sources.plan([tmp_path / "r.csv"], batch=1000))
+    assert len(tasks) >= 3 and {t.kind for t in tasks} == {"csv"}
+    for task in tasks:
+        assert task.newlines == data[task.start:task.end].count(b"\n"), task.index
+        assert task.first_line == data[:task.start].count(b"\n") + 1
+    assert tasks[0].start == len(bom) + len(b"referral_id,notes\n") and tasks[-1].end == len(data)
+    assert all(a.end == b.start for a, b in zip(tasks, tasks[1:]))

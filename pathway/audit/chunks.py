@@ -196,8 +196,9 @@ def _keys_ok(lines: pl.Series, raw: pl.DataFrame, known: set[str]) -> pl.DataFra
 def _csv_chunk(data: bytes, task: Task, enums: Mapping[str, pl.Enum]) -> Batch:
     """A byte range of a CSV without quotes: each line is a row, cells split at commas.
 
-    Polars reads the bytes as they are when it gives one row per line (so line numbers hold)
-    and no row has more cells than the header; otherwise the lines are split here first.
+    Polars reads the bytes as they are when it gives one row per line (so line numbers hold;
+    the lines are the scan's count of the range's "\n", not counted again) and no row has more
+    cells than the header; otherwise the lines are split here first.
     An Enum column reads an empty (or missing) cell as null, which means "" here."""
     header = task.header
     width = len(header)
@@ -205,7 +206,8 @@ def _csv_chunk(data: bytes, task: Task, enums: Mapping[str, pl.Enum]) -> Batch:
     raw = _read_cells(data, width, enums) if enums else None
     if raw is None:
         raw = _read_cells(data, width)
-    if raw is not None and raw.height == data.count(b"\n") + (not data.endswith(b"\n")):
+    newlines = data.count(b"\n") if task.newlines is None or len(data) != task.end - task.start else task.newlines
+    if raw is not None and raw.height == newlines + (not data.endswith(b"\n")):
         batch = Batch("csv", raw=raw, raw_lines=list(range(at, at + raw.height)))
         batch.reread = lambda k: csv_cells(task.name, at + k, header, ["" if c is None else c for c in raw.row(k)])
         return batch

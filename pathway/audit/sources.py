@@ -43,6 +43,7 @@ class Task:
     end: int = 0
     first_line: int = 1            # the line number of the byte range's first line in its file
     header: tuple[str, ...] = ()
+    newlines: int | None = None    # "\n" in a CSV byte range, as the scan counted them (the worker checks its rows)
     rows: tuple[tuple[int, tuple[str, ...] | str], ...] = ()   # (line, cells) or (line, CSV error)
     files: tuple[str, ...] = ()
     problem: Problem | None = None
@@ -58,6 +59,7 @@ class Scan:
     nul: bool = False
     other_breaks: bool = False     # characters other than \n that `str.splitlines` breaks lines at
     cuts: list[tuple[int, int]] = field(default_factory=list)   # (offset, "\n" before it)
+    newlines: int = 0              # "\n" in the whole file
     header_end: int = 0
 
 
@@ -131,11 +133,11 @@ def _big_file(path: Path, is_csv: bool, batch: int, index: int) -> Iterator[Task
     if not is_csv and (scan.lone_cr or scan.other_breaks):
         scan.cuts = _recount(path, scan)
     starts = [(scan.header_end, 1 if is_csv else 0)] + scan.cuts
-    ends = [c for c, _ in scan.cuts] + [_size(name)]
-    for (start, lines), end in zip(starts, ends):
+    ends = scan.cuts + [(_size(name), scan.newlines)]
+    for (start, lines), (end, lines_after) in zip(starts, ends):
         if end > start:
             yield Task(index, "csv" if is_csv else "jsonl", name, size=end - start, start=start, end=end,
-                       first_line=lines + 1, header=header)
+                       first_line=lines + 1, header=header, newlines=lines_after - lines if is_csv else None)
             index += 1
 
 
@@ -224,6 +226,7 @@ def _scan(path: Path, is_csv: bool, batch: int) -> Scan:
                 next_cut = offset + cut + 1 + step
             newlines += int(np.count_nonzero(at_newline[counted:]))
             offset += len(block)
+        scan.newlines = newlines
         scan.lone_cr = scan.lone_cr or trailing_cr
         if scan.bad_byte is None:
             held = len(decoder.getstate()[0])

@@ -12,15 +12,13 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from ..cli import emit
-from ..resources import default_pathway_dir
+from ..cli import chosen_pathway, emit
 
 
 def cmd_questionnaire(args: argparse.Namespace, out: TextIO) -> int:
-    from ..loader import load_pathway
     from .fhir import questionnaire
 
-    pathway = load_pathway(args.rules or default_pathway_dir())
+    pathway = chosen_pathway(args)
     resource = questionnaire(pathway)
     emit(json.dumps(resource, indent=2, ensure_ascii=False) + "\n", args.output, out)
     if args.output not in (None, "-"):
@@ -30,10 +28,9 @@ def cmd_questionnaire(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_redcap(args: argparse.Namespace, out: TextIO) -> int:
-    from ..loader import load_pathway
     from .redcap import data_dictionary
 
-    pathway = load_pathway(args.rules or default_pathway_dir())
+    pathway = chosen_pathway(args)
     emit(data_dictionary(pathway), args.output, out)
     if args.output not in (None, "-"):
         print(f"wrote {args.output}: REDCap data dictionary, {len(pathway.fields)} fields", file=sys.stderr)

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ..outputs import write_atomic
-from ..resources import default_pathway_dir
 from . import DEFAULT_TITLE
 
 if TYPE_CHECKING:   # the command line loads the packet's machinery only for `mdt` itself
@@ -52,13 +51,13 @@ def _warn_duplicates(packet: Packet) -> None:
 
 
 def cmd_mdt(args: argparse.Namespace, out: TextIO) -> int:
-    from ..loader import load_pathway
+    from ..cli import chosen_pathway
     from ..service import now, parse_time
     from .gather import make_packet
     from .pdf import html_to_pdf
     from .render import render_html
 
-    pathway = load_pathway(args.rules or default_pathway_dir())
+    pathway = chosen_pathway(args)
     at = parse_time(args.now) if args.now else now()
     packet, gathered = make_packet(args.referrals, pathway, at=at, title=args.title, meeting_date=args.meeting_date,
                                    engine=args.engine, cross=args.cross_check)
