@@ -24,8 +24,8 @@ class Progress:
             self._last = now
             share = min(1.0, self.done / self.total)
             bar = "#" * int(share * 30)
-            records = f"{self.records:,} record{'' if self.records == 1 else 's'}"
-            self.stream.write(f"\raudit [{bar:<30}] {share:4.0%}  {records}  {now - self.started:.1f} s")
+            count = f"{self.records:,} record{'' if self.records == 1 else 's'}"
+            self.stream.write(f"\raudit [{bar:<30}] {share:4.0%}  {count}  {now - self.started:.1f} s")
             self.stream.flush()
 
     def close(self) -> None:
