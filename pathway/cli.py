@@ -37,7 +37,7 @@ def emit(text: str, output: str | None, stdout: TextIO) -> None:
 
 
 def chosen_pathway(args: argparse.Namespace) -> Pathway:
-    """The pathway `--rules` names, else the bundled one (every command that reads one)."""
+    """The pathway `--rules` names, else the bundled one (check, form, mdt, export)."""
     from .loader import load_pathway
 
     return load_pathway(args.rules or default_pathway_dir())
