@@ -36,11 +36,12 @@ def emit(text: str, output: str | None, stdout: TextIO) -> None:
         write_atomic(output, text)
 
 
-def chosen_pathway(args: argparse.Namespace) -> Pathway:
-    """The pathway `--rules` names, else the bundled one (check, form, mdt, export)."""
+def chosen_pathway(args: argparse.Namespace, examples: bool = True) -> Pathway:
+    """The pathway `--rules` names, else the bundled one (check, form, mdt, export, audit).
+    `examples`: also load and check its example cases (the audit never runs them)."""
     from .loader import load_pathway
 
-    return load_pathway(args.rules or default_pathway_dir())
+    return load_pathway(args.rules or default_pathway_dir(), examples=examples)
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:

@@ -14,7 +14,6 @@ from contextlib import ExitStack
 from typing import Any, TextIO
 
 from ..errors import PathwayError
-from ..resources import default_pathway_dir
 
 
 def _positive(text: str) -> int:
@@ -65,14 +64,14 @@ def cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
     with ExitStack() as stack:   # workers get ready while this process loads the engine and the pathway
         with held_interrupts(workers=jobs > 1):   # a Ctrl+C meanwhile is acted on once they are done
             workers = stack.enter_context(Workers(jobs)) if jobs > 1 else None
-            from ..loader import load_pathway
+            from ..cli import chosen_pathway
             from ..service import now, parse_time
             from .progress import Progress
             from .service import Outputs, audit
 
             at = parse_time(args.now) if args.now else now()
             to_stdout = args.output in (None, "-")
-            pathway = load_pathway(args.rules or default_pathway_dir(), examples=False)
+            pathway = chosen_pathway(args, examples=False)
         page = audit(
             pathway, args.inputs, Outputs(None if to_stdout else args.output, args.csv, args.rejects),
             jobs=jobs, batch=args.batch_size, keep=args.keep, clock=lambda: at, progress=Progress(0),
