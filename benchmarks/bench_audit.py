@@ -51,6 +51,7 @@ from pathway.resources import default_pathway_dir  # noqa: E402
 SEED = 1
 INVALID = 0.03
 BLOCK = 100_000
+FLOORS = ("floor: read call", "floor: read as a command")
 
 FLOOR = """
 import sys, time
@@ -191,11 +192,11 @@ def main() -> None:
                     if k == 0:
                         reads.append(float(out.split()[0]))
             floor, command = statistics.median(reads), statistics.median(walls[0])
-            medians.setdefault((kind, "floor: read call"), {})[n] = floor
-            medians.setdefault((kind, "floor: read as a command"), {})[n] = command
-            print(f"{n:>10,} {kind:6} {'floor: read call':<24} {floor:>7.2f} {_range(reads):>11} {n / floor:>11,.0f}"
+            medians.setdefault((kind, FLOORS[0]), {})[n] = floor
+            medians.setdefault((kind, FLOORS[1]), {})[n] = command
+            print(f"{n:>10,} {kind:6} {FLOORS[0]:<24} {floor:>7.2f} {_range(reads):>11} {n / floor:>11,.0f}"
                   f" {peaks[0] / 2**20:>9,.0f}")
-            print(f"{n:>10,} {kind:6} {'floor: read as a command':<24} {command:>7.2f} {_range(walls[0]):>11}"
+            print(f"{n:>10,} {kind:6} {FLOORS[1]:<24} {command:>7.2f} {_range(walls[0]):>11}"
                   f" {n / command:>11,.0f} {peaks[0] / 2**20:>9,.0f}")
             for (label, _, _), times, peak in zip(runs, walls[1:], peaks[1:]):
                 wall = statistics.median(times)
@@ -214,16 +215,25 @@ def _rates(medians: dict[tuple[str, str], dict[int, float]], small: int, big: in
     print(f"\nfixed cost and rate per record, from N = {small:,} and {big:,} (wall = fixed + N / rate):")
     print(f"{'format':6} {'run':<24} {'fixed s':>8} {'records/s':>11} {'rate vs read':>13} {'rate vs command':>16}")
     for kind in sorted({k for k, _ in medians}):
-        floors = [_fit(medians[(kind, f)], small, big) for f in ("floor: read call", "floor: read as a command")]
+        floors = [_fit(medians[(kind, f)], small, big) for f in FLOORS]
         for (k, label), walls in medians.items():
-            if k == kind:
-                fixed, rate = _fit(walls, small, big)
-                ratios = "" if label.startswith("floor") else f" {rate / floors[0][1]:>13.2f} {rate / floors[1][1]:>16.2f}"
-                print(f"{kind:6} {label:<24} {fixed:>8.2f} {rate:>11,.0f}{ratios}")
+            if k != kind:
+                continue
+            fit = _fit(walls, small, big)
+            if fit is None:
+                print(f"{kind:6} {label:<24} no fit: the larger N was not slower (noise: try larger sizes)")
+                continue
+            fixed, rate = fit
+            ratios = "" if label in FLOORS else " ".join(
+                f"{rate / f[1]:>{w}.2f}" if f else f"{'-':>{w}}" for f, w in zip(floors, (13, 16)))
+            print(f"{kind:6} {label:<24} {fixed:>8.2f} {rate:>11,.0f} {ratios}".rstrip())
 
 
-def _fit(walls: dict[int, float], small: int, big: int) -> tuple[float, float]:
-    rate = (big - small) / max(walls[big] - walls[small], 1e-9)
+def _fit(walls: dict[int, float], small: int, big: int) -> tuple[float, float] | None:
+    """(fixed seconds, records a second), or None when the sizes are too close to tell apart."""
+    if walls[big] <= walls[small]:
+        return None
+    rate = (big - small) / (walls[big] - walls[small])
     return walls[small] - small / rate, rate
 
 
