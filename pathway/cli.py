@@ -7,9 +7,7 @@ option); 3 broken pathway files; 4 a backend is not available here;
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from . import __version__
 from .backends import BACKENDS
+from .entry import interrupted
 from .errors import PathwayError, ProblemsError
 from .formats import FORMATS, format_for
 from .outputs import write_atomic
@@ -185,11 +184,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _terminate(signum: int, frame: object) -> None:
-    """SIGTERM unwinds like Ctrl+C, so partly written outputs are removed, never left behind."""
-    raise KeyboardInterrupt
-
-
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
     """Run one command; bad input becomes a message and an exit code, never a traceback."""
     out = stdout or sys.stdout
@@ -206,28 +200,6 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
         print(f"pathway: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("pathway: interrupted", file=sys.stderr)
-        _interrupt_handled()
-        return 130
+        return interrupted()
     except BrokenPipeError:
         return 0
-
-
-def _interrupt_handled() -> None:
-    """Tell CPython the Ctrl+C was handled. If it struck while code built by `exec` ran (a
-    dataclass or named tuple being made during an import), CPython noted it as uncaught, and
-    `python -m pathway` would then end by killing itself with SIGINT instead of exiting 130.
-    Running any `exec` clears that note."""
-    exec("")  # noqa: S102 - an empty program, run only for its side effect on that note
-
-
-def main_entry() -> None:
-    """Console-script entry point (and `python -m pathway`): SIGTERM unwinds like Ctrl+C.
-
-    Once the command is done (its outputs written and closed), the objects it made are frozen
-    out of the garbage collector: at exit Python would otherwise walk them all once more just
-    before the process ends (a tenth of a second after an audit)."""
-    signal.signal(signal.SIGTERM, _terminate)
-    code = main()
-    gc.freeze()
-    sys.exit(code)

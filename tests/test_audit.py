@@ -389,8 +389,27 @@ def test_ctrl_c_in_code_built_by_exec_still_exits_130_under_python_m(tmp_path: P
         "def cmd_schema(args, out):\n"
         "    exec('raise KeyboardInterrupt')\n"
         "cli.cmd_schema = cmd_schema\n"
-        "cli.main_entry()\n", "schema")
+        "from pathway.entry import main_entry\n"
+        "main_entry()\n", "schema")
     assert (proc.returncode, proc.stderr) == (130, "pathway: interrupted\n")
+
+
+@pytest.mark.parametrize("loading", ["pathway.cli", "pathway.audit.command"])
+def test_ctrl_c_while_the_command_line_loads_exits_130_without_a_traceback(tmp_path: Path, loading: str) -> None:
+    """The first tens of milliseconds of a command import the command line itself (then, to build
+    its options, each command's module): a Ctrl+C there, made certain here by an import hook that
+    raises it, ends as any other does. (Only the entry point's own module came before.)"""
+    proc = _python_module(
+        tmp_path, "interrupted_start",
+        "import sys\n"
+        "class Strike:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name == {loading!r}:\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Strike())\n"
+        "from pathway.entry import main_entry\n"
+        "main_entry()\n", "schema")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (130, "", "pathway: interrupted\n")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -453,7 +472,7 @@ def test_ctrl_c_while_workers_are_being_started_is_held_back_not_lost(python_ctr
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_stop_signal_during_start_up_is_acted_on_when_it_ends(python_ctrl_c: None, signum: int) -> None:
     from pathway.audit.run import held_interrupts
-    from pathway.cli import _terminate
+    from pathway.entry import _terminate
 
     previous = signal.signal(signal.SIGTERM, _terminate)   # as the command has it
     try:
