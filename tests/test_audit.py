@@ -23,6 +23,7 @@ from pathway.definition import Pathway
 
 from .audit_support import Audit, referrals, run_audit, write_both, write_referrals
 from .conftest import EXAMPLE, Result
+from .scripts import python_module
 from .test_wording import DECISION_WORDS, without_disclaimer
 
 Run = Callable[..., Result]
@@ -332,20 +333,12 @@ def test_ctrl_c_in_the_terminal_while_workers_start_prints_no_worker_traceback(t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.jsonl"]
 
 
-def _python_module(tmp_path: Path, name: str, source: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """`python -m name args` in a fresh interpreter, `source` written as that module beside the repo's code."""
-    (tmp_path / f"{name}.py").write_text(source, encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(Path(__file__).resolve().parents[1])])}
-    return subprocess.run([sys.executable, "-m", name, *args], env=env, capture_output=True, text=True, check=False,
-                          timeout=120)
-
-
 @pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signal masks")
 def test_ctrl_c_stays_held_back_while_the_workers_start(tmp_path: Path) -> None:
     """A Ctrl+C that comes while the workers start is held back, not dropped: nothing that starts
     with them (multiprocessing's resource tracker unblocks Ctrl+C around its own start) may let
     it through while "ignore" is set. A fresh interpreter, so no tracker is running yet."""
-    proc = _python_module(
+    proc = python_module(
         tmp_path, "held",
         "import signal\n"
         "from contextlib import contextmanager\n"
@@ -367,7 +360,7 @@ def test_ctrl_c_stays_held_back_while_the_workers_start(tmp_path: Path) -> None:
 def test_workers_stopped_while_one_sends_a_result_do_not_hang_the_command(tmp_path: Path) -> None:
     """A worker stopped mid-send leaves half a message in the results pipe (simulated here by
     writing one): stopping the workers must still end, not wait for the rest for ever."""
-    proc = _python_module(
+    proc = python_module(
         tmp_path, "cut",
         "import os, struct\n"
         "from pathway.audit.run import Workers\n"
@@ -378,38 +371,6 @@ def test_workers_stopped_while_one_sends_a_result_do_not_hang_the_command(tmp_pa
         "    workers.close(finished=False)\n"
         "    print('stopped')\n")
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "stopped\n", "")
-
-
-def test_ctrl_c_in_code_built_by_exec_still_exits_130_under_python_m(tmp_path: Path) -> None:
-    """CPython notes a Ctrl+C that strikes inside code built by `exec` (a dataclass being made
-    while a module imports) as uncaught, and `python -m` would then end by SIGINT, not 130."""
-    proc = _python_module(
-        tmp_path, "interrupted_pathway",
-        "from pathway import cli\n"
-        "def cmd_schema(args, out):\n"
-        "    exec('raise KeyboardInterrupt')\n"
-        "cli.cmd_schema = cmd_schema\n"
-        "from pathway.entry import main_entry\n"
-        "main_entry()\n", "schema")
-    assert (proc.returncode, proc.stderr) == (130, "pathway: interrupted\n")
-
-
-@pytest.mark.parametrize("loading", ["pathway.cli", "pathway.audit.command"])
-def test_ctrl_c_while_the_command_line_loads_exits_130_without_a_traceback(tmp_path: Path, loading: str) -> None:
-    """The first tens of milliseconds of a command import the command line itself (then, to build
-    its options, each command's module): a Ctrl+C there, made certain here by an import hook that
-    raises it, ends as any other does. (Only the entry point's own module came before.)"""
-    proc = _python_module(
-        tmp_path, "interrupted_start",
-        "import sys\n"
-        "class Strike:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        f"        if name == {loading!r}:\n"
-        "            raise KeyboardInterrupt\n"
-        "sys.meta_path.insert(0, Strike())\n"
-        "from pathway.entry import main_entry\n"
-        "main_entry()\n", "schema")
-    assert (proc.returncode, proc.stdout, proc.stderr) == (130, "", "pathway: interrupted\n")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
