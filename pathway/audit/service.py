@@ -11,7 +11,6 @@ import io
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..definition import Pathway
 from ..outputs import atomic_output
@@ -21,6 +20,7 @@ from .page import AuditPage, build_page, render_page
 from .progress import Progress
 from .results import Options
 from .run import Workers, run
+from .sizing import file_size
 from .sources import Task, check_inputs, plan
 
 
@@ -47,7 +47,7 @@ def audit(
         page_out = stack.enter_context(atomic_output(outputs.html)) if outputs.html else None
         merger = Merger(pathway, keep, matrix, rejects)
         tracker = progress or Progress(0, stream=io.StringIO())   # not a terminal: silent
-        tracker.total = max(1, sum(_size(f) for f in files))
+        tracker.total = max(1, sum(file_size(f) for f in files))
         sizes: dict[int, int] = {}
 
         def work() -> Iterator[tuple[Task, Options]]:
@@ -70,12 +70,3 @@ def audit(
         if page_out is not None:
             page_out.write(render_page(page))
     return page
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
-
-

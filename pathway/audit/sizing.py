@@ -42,18 +42,19 @@ def _files(inputs: Iterable[str]) -> Iterator[tuple[Path, int]]:
     for name in inputs:
         path = Path(name)
         if not path.is_dir():
-            yield path, _size(path)
+            yield path, file_size(path)
             continue
         for folder, subfolders, names in os.walk(path):
             subfolders[:] = [d for d in subfolders if not d.startswith(".")]
             for file in names:
                 found = Path(folder, file)
                 if not file.startswith(".") and found.suffix.lower() in ALL_SUFFIXES:
-                    yield found, _size(found)
+                    yield found, file_size(found)
 
 
-def _size(path: Path) -> int:
+def file_size(path: str | Path) -> int:
+    """Bytes in the file; what cannot be read counts as empty (the audit reports it where it reads it)."""
     try:
-        return path.stat().st_size
+        return Path(path).stat().st_size
     except OSError:
         return 0

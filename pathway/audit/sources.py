@@ -20,7 +20,7 @@ from pathlib import Path
 from ..errors import InputError, Problem
 from ..filekinds import ALL_SUFFIXES, CSV_SUFFIXES, MANY_SUFFIXES
 from ..inputs import expand
-from .sizing import FILES_PER_TASK
+from .sizing import FILES_PER_TASK, file_size
 
 BOM = b"\xef\xbb\xbf"
 NARROW_BREAKS = (b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e")
@@ -84,7 +84,7 @@ def plan(files: list[Path], batch: int) -> Iterator[Task]:
     def flush() -> Iterator[Task]:
         nonlocal index, pending
         if pending:
-            size = sum(_size(p) for p in pending)
+            size = sum(file_size(p) for p in pending)
             yield Task(index, "files", pending[0], size=size, files=tuple(pending))
             index += 1
             pending = []
@@ -104,13 +104,6 @@ def plan(files: list[Path], batch: int) -> Iterator[Task]:
     yield from flush()
 
 
-def _size(path: str) -> int:
-    try:
-        return Path(path).stat().st_size
-    except OSError:
-        return 0
-
-
 def _big_file(path: Path, is_csv: bool, batch: int, index: int) -> Iterator[Task]:
     name = str(path)
     try:
@@ -119,7 +112,7 @@ def _big_file(path: Path, is_csv: bool, batch: int, index: int) -> Iterator[Task
         yield Task(index, "files", name, files=(name,))  # `inputs.read_file` words the failure
         return
     if scan.bad_byte is not None:
-        yield Task(index, "failed", name, size=_size(name),
+        yield Task(index, "failed", name, size=file_size(name),
                    problem=Problem(name, None, None, f"not UTF-8 text (byte {scan.bad_byte})"))
         return
     if is_csv and (scan.csv_module or scan.lone_cr or scan.nul):
@@ -133,7 +126,7 @@ def _big_file(path: Path, is_csv: bool, batch: int, index: int) -> Iterator[Task
     if not is_csv and (scan.lone_cr or scan.other_breaks):
         scan.cuts = _recount(path, scan)
     starts = [(scan.header_end, 1 if is_csv else 0)] + scan.cuts
-    ends = scan.cuts + [(_size(name), scan.newlines)]
+    ends = scan.cuts + [(file_size(name), scan.newlines)]
     for (start, lines), (end, lines_after) in zip(starts, ends):
         if end > start:
             yield Task(index, "csv" if is_csv else "jsonl", name, size=end - start, start=start, end=end,
