@@ -66,7 +66,7 @@ def cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
             workers = stack.enter_context(Workers(jobs)) if jobs > 1 else None
             from ..cli import chosen_pathway
             from ..service import now, parse_time
-            from .progress import Progress
+            from .progress import Progress, record_count
             from .service import Outputs, audit
 
             at = parse_time(args.now) if args.now else now()
@@ -82,7 +82,7 @@ def cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
 
         out.write(render_page(page))
     written = [f for f in (None if to_stdout else args.output, args.csv, args.rejects) if f]
-    print(f"audit: {page.records:,} record{'' if page.records == 1 else 's'} = {page.evaluated:,} evaluated"
+    print(f"audit: {record_count(page.records)} = {page.evaluated:,} evaluated"
           f" + {page.rejected:,} not evaluated"
           f" ({page.rechecked:,} checked row by row; {time.monotonic() - started:.1f} s)"
           f"{'; wrote ' + ', '.join(written) if written else ''}", file=sys.stderr)

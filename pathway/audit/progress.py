@@ -24,7 +24,7 @@ class Progress:
             self._last = now
             share = min(1.0, self.done / self.total)
             bar = "#" * int(share * 30)
-            count = f"{self.records:,} record{'' if self.records == 1 else 's'}"
+            count = record_count(self.records)
             self.stream.write(f"\raudit [{bar:<30}] {share:4.0%}  {count}  {now - self.started:.1f} s")
             self.stream.flush()
 
@@ -32,3 +32,8 @@ class Progress:
         if self.enabled:
             self.stream.write("\n")
             self.stream.flush()
+
+
+def record_count(count: int) -> str:
+    """"1 record", "2,500 records": as the bar and the command's closing line count them."""
+    return f"{count:,} record{'' if count == 1 else 's'}"
