@@ -138,8 +138,8 @@ def _lines(raw: bytes) -> tuple[pl.Series, bool]:
 def _empty_lists(frame: pl.DataFrame, lines: pl.Series, pathway: Pathway) -> pl.DataFrame:
     """A multi-choice `[]` (unknown) reads as the text "[]", as does the string "[]" (an error):
     the line tells them apart, since in these lines no string holds a quote."""
-    for fid, field in pathway.fields.items():
-        if field.type == "multichoice" and (frame[fid] == "[]").any():
+    for fid, form_field in pathway.fields.items():
+        if form_field.type == "multichoice" and (frame[fid] == "[]").any():
             listed = lines.str.contains(f'"{re.escape(fid)}" *: *\\[ *\\]')
             frame = frame.with_columns(pl.when((pl.col(fid) == "[]") & listed).then(None).otherwise(pl.col(fid)).alias(fid))
     return frame
