@@ -13,6 +13,10 @@ from .conftest import ROOT
 def python_module(tmp_path: Path, name: str, source: str, *args: str) -> subprocess.CompletedProcess[str]:
     """`python -m name args`, `source` written as that module in `tmp_path`."""
     (tmp_path / f"{name}.py").write_text(source, encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
-    return subprocess.run([sys.executable, "-m", name, *args], env=env, capture_output=True, text=True, check=False,
-                          timeout=120)
+    return subprocess.run([sys.executable, "-m", name, *args], env=repo_env(tmp_path), capture_output=True, text=True,
+                          check=False, timeout=120)
+
+
+def repo_env(*before: Path) -> dict[str, str]:
+    """This process's environment, with the repo's code importable (after the folders `before`)."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([*map(str, before), str(ROOT)])}

@@ -23,7 +23,7 @@ from pathway.definition import Pathway
 
 from .audit_support import Audit, referrals, run_audit, write_both, write_referrals
 from .conftest import EXAMPLE, Result
-from .scripts import python_module
+from .scripts import python_module, repo_env
 from .test_wording import DECISION_WORDS, without_disclaimer
 
 Run = Callable[..., Result]
@@ -317,7 +317,7 @@ def test_ctrl_c_in_the_terminal_while_workers_start_prints_no_worker_traceback(t
     whenever it comes in the start-up."""
     (tmp_path / "r.jsonl").write_text('{"referral_id": "R-1"}\n' * 200_000, encoding="utf-8")
     # (enough records that the audit is still running at the last moment tried, even on a fast machine)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = repo_env()
     proc = subprocess.Popen([sys.executable, "-m", "pathway", "audit", "r.jsonl", "-o", "out.html", "--jobs", "2"],
                             cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True, preexec_fn=_ctrl_c_as_in_a_terminal)
@@ -378,7 +378,7 @@ def test_a_real_signal_mid_audit_leaves_no_output_file(tmp_path: Path, signum: i
     """The installed command, interrupted while it works: no report, no matrix, no temporary file."""
     line = '{"referral_id": "R-1", "age_years": 9, "diagnosis_cp": "yes", "functional_impact": ["movement"]}\n'
     (tmp_path / "big.jsonl").write_text(line * 300_000, encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = repo_env()
     proc = subprocess.Popen([sys.executable, "-m", "pathway", "audit", "big.jsonl", "-o", "out.html",
                              "--csv", "m.csv", "--jobs", "2"], cwd=tmp_path, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,

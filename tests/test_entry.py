@@ -38,5 +38,3 @@ def test_ctrl_c_while_the_command_line_loads_exits_130_without_a_traceback(tmp_p
         "from pathway.entry import main_entry\n"
         "main_entry()\n", "schema")
     assert (proc.returncode, proc.stdout, proc.stderr) == (130, "", "pathway: interrupted\n")
-
-

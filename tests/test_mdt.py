@@ -379,8 +379,7 @@ def test_backends_disagreeing_stop_the_whole_packet(tmp_path: Path, monkeypatch:
 
 
 def test_one_referral_is_counted_in_the_singular(tmp_path: Path) -> None:
-    example = Path(__file__).resolve().parents[1] / "examples" / "referral-R-001.yaml"
-    r = run("mdt", str(example), "-o", str(tmp_path / "p.html"), "--now", AT)
+    r = run("mdt", str(EXAMPLE), "-o", str(tmp_path / "p.html"), "--now", AT)
     assert r.code == 0, r.err
     assert r.err == f"wrote {tmp_path}/p.html (html): 1 referral included, 0 not included\n"
     html = (tmp_path / "p.html").read_text(encoding="utf-8")
