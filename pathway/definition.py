@@ -49,6 +49,27 @@ class EvidenceSpec(_Spec):
     quotes: list[str] = Field(min_length=1)
 
 
+class StatusWordSpec(_Spec):
+    """What a person reads for one status: a word and an icon (never colour alone)."""
+
+    label: str = Field(min_length=1, max_length=40)
+    icon: str = Field(min_length=1, max_length=2)
+
+
+class PluralSpec(_Spec):
+    zero: str
+    one: str
+    other: str = Field(description="with {count} for the number")
+
+
+class SummaryWordingSpec(_Spec):
+    """The per-referral summary: documentation and points to discuss, never a tally of answers."""
+
+    sentence: str = Field(description="with {documented}, {applicable} and {points}")
+    points: PluralSpec
+    note: str
+
+
 class PathwaySpec(_Spec):
     id: Id
     title: str
@@ -66,6 +87,9 @@ class PathwaySpec(_Spec):
     sections: list[SectionSpec] = Field(min_length=1)
     evidence: EvidenceSpec
     explanations: dict[Literal["met", "not_met", "missing", "not_applicable"], str]
+    status_words: dict[Literal["met", "not_met", "missing", "not_applicable"], StatusWordSpec]
+    summary: SummaryWordingSpec
+    profile: list[Id] = Field([], description="fields shown at the head of a report: the case profile")
 
 
 # --- seeds/manifest.yaml ----------------------------------------------------
@@ -259,6 +283,26 @@ class Case:
     description: str | None = None
 
 
+@dataclass(frozen=True)
+class StatusWord:
+    label: str
+    icon: str
+
+
+@dataclass(frozen=True)
+class SummaryWording:
+    sentence: str
+    points: tuple[str, str, str]
+    """zero, one, other (with {count})."""
+    note: str
+
+    def text(self, documented: int, applicable: int, points: int) -> str:
+        """The summary sentence for one referral, from the pathway's own words."""
+        zero, one, other = self.points
+        said = zero if points == 0 else one if points == 1 else other.format(count=points)
+        return self.sentence.format(documented=documented, applicable=applicable, points=said)
+
+
 @dataclass(frozen=True, eq=False)
 class Pathway:
     """A loaded, fully checked pathway: the only thing the engine sees."""
@@ -277,10 +321,14 @@ class Pathway:
     evidence_introduction: str
     evidence: tuple[str, ...]
     explanations: Mapping[str, str]
+    status_words: Mapping[str, StatusWord]
+    summary: SummaryWording
     seeds: tuple[Seed, ...]
     sources: tuple[SourceSpec, ...]
     cases: tuple[Case, ...] = ()
     fields: dict[str, FormField] = field(default_factory=dict)
+    profile: tuple[str, ...] = ()
+    """Field ids of the case profile, in the order shown."""
     canonical: str | None = None
     """Base URI of the pathway's FHIR artefacts, as set in pathway.yaml (see `pathway.interop.fhir`)."""
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from . import conditions as C
 from .definition import (
+    STATUSES,
     CaseSpec,
     Case,
     Citation,
@@ -37,6 +38,8 @@ from .definition import (
     Seed,
     SeedManifest,
     SourceSpec,
+    StatusWord,
+    SummaryWording,
 )
 from .errors import Problem, RulesError
 from .referral import validate as validate_referral
@@ -138,6 +141,8 @@ class _Loader:
         fields = {f.id: f for s in form for f in s.fields}
         items = self.items(items_spec, docs["items.yaml"], fields, {s.id for s in sections}, seeds, sources)  # type: ignore[arg-type]
         evidence_source = self.evidence(spec, docs["pathway.yaml"], seeds)  # type: ignore[arg-type]
+        summary = self.summary(spec, docs["pathway.yaml"])  # type: ignore[arg-type]
+        self.profile(spec, docs["pathway.yaml"], fields)  # type: ignore[arg-type]
         if self.problems:
             raise RulesError(self.problems)
         pathway = Pathway(
@@ -155,6 +160,9 @@ class _Loader:
             evidence_introduction=" ".join(spec.evidence.introduction.split()),
             evidence=tuple(spec.evidence.quotes),
             explanations={str(k): v for k, v in spec.explanations.items()},
+            status_words={str(k): StatusWord(w.label, w.icon) for k, w in spec.status_words.items()},
+            summary=summary,
+            profile=tuple(spec.profile),
             seeds=tuple(seeds.values()),
             sources=tuple(spec.sources),
             canonical=spec.canonical,
@@ -164,6 +172,37 @@ class _Loader:
             raise RulesError(self.problems)
         object.__setattr__(pathway, "cases", cases)
         return pathway
+
+    def summary(self, spec: PathwaySpec, doc: Located) -> SummaryWording:
+        """The status words must cover every status; the summary's placeholders must be the ones filled in."""
+        for status in STATUSES:
+            if status not in spec.status_words:
+                self.problems.append(doc.at(("status_words",), f"'status_words': missing the words for '{status}'"))
+        labels = [w.label.casefold() for w in spec.status_words.values()]
+        for k, (status, w) in enumerate(spec.status_words.items()):
+            if w.label.casefold() in labels[:k]:
+                self.problems.append(doc.at(("status_words", status, "label"),
+                                            f"'status_words.{status}': the word '{w.label}' is used for two statuses"))
+        s = spec.summary
+        wording = SummaryWording(" ".join(s.sentence.split()), (s.points.zero, s.points.one, s.points.other),
+                                 " ".join(s.note.split()))
+        checks: list[tuple[Path_, str, dict[str, Any]]] = [
+            (("summary", "sentence"), s.sentence, {"documented": 1, "applicable": 1, "points": ""}),
+            (("summary", "points", "other"), s.points.other, {"count": 2}),
+        ]
+        for path, text, names in checks:
+            try:
+                text.format(**names)
+            except (KeyError, IndexError, ValueError) as exc:
+                known = ", ".join("{" + n + "}" for n in names)
+                self.problems.append(doc.at(path, f"'{'.'.join(map(str, path))}': cannot fill in {exc}; it may use {known}"))
+        return wording
+
+    def profile(self, spec: PathwaySpec, doc: Located, fields: dict[str, FormField]) -> None:
+        for k, name in enumerate(spec.profile):
+            if name not in fields and name not in self.field_shapes:
+                self.problems.append(doc.at(("profile", k),
+                                            f"'profile': unknown field '{name}'{did_you_mean(name, fields)}"))
 
     def unique(self, doc: Located | None, ids: list[str], path: Path_, what: str) -> None:
         seen: set[str] = set()

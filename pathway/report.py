@@ -16,17 +16,10 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import ConfigDict, Field, TypeAdapter
 
 from . import conditions as C
-from .definition import STATUSES, Citation, FormField, Pathway
+from .definition import STATUSES, Citation, FormField, Pathway, Status
 from .engine import Findings, ItemResult
 
-REPORT_FORMAT: Final = "itb-pathway-report/1"
-
-STATUS_LABELS = {
-    "met": "Met",
-    "not_met": "Not met",
-    "missing": "Missing",
-    "not_applicable": "Not applicable",
-}
+REPORT_FORMAT: Final = "itb-pathway-report/2"
 
 
 # Report parts are frozen slotted dataclasses (cheap to build on the hot path);
@@ -57,6 +50,17 @@ class Summary:
     applicable: Annotated[int, Field(description="items not not_applicable")]
     documented: Annotated[int, Field(description="applicable items that are not missing")]
     completeness: Annotated[float, Field(ge=0, le=1, description="documented / applicable (1 when nothing applies)")]
+    discussion_points: Annotated[int, Field(ge=0, description="points the team may wish to discuss")]
+    text: Annotated[str, Field(description="the summary a person reads: documentation and points, never a tally of answers")]
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class StatusWordOut:
+    __pydantic_config__ = _CONFIG
+
+    label: str
+    icon: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,11 +131,13 @@ class EvidenceOut:
 class Report:
     __pydantic_config__ = _CONFIG
 
-    format: Literal["itb-pathway-report/1"]
+    format: Literal["itb-pathway-report/2"]
     pathway: PathwayInfo
     referral_id: str
     generated_at: str
     disclaimer: str
+    status_words: Annotated[dict[Status, StatusWordOut], Field(description="what a person reads for each status")]
+    profile: Annotated[list[Answer], Field(description="the case profile: the answers a team reads first")]
     summary: Summary
     sections: list[SectionOut]
     items: list[ItemOut]
@@ -208,13 +214,13 @@ def _layout(pathway: Pathway) -> dict[str, _ItemLayout]:
     return out
 
 
+def _answer(field: FormField, values: Mapping[str, Any]) -> Answer:
+    value = values.get(field.id)
+    return Answer(field=field.id, label=field.label, value=display_value(field, value), documented=value is not None)
+
+
 def _answers(layout: _ItemLayout, values: Mapping[str, Any]) -> list[Answer]:
-    out = []
-    for field in layout.fields:
-        value = values.get(field.id)
-        out.append(Answer(field=field.id, label=field.label, value=display_value(field, value),
-                                          documented=value is not None))
-    return out
+    return [_answer(field, values) for field in layout.fields]
 
 
 def _explanation(pathway: Pathway, result: ItemResult, answers: list[Answer]) -> str:
@@ -265,7 +271,7 @@ def build_report(pathway: Pathway, findings: Findings, generated_at: dt.datetime
             section_title=layout.section_title,
             title=result.item.title,
             status=result.status,
-            status_label=STATUS_LABELS[result.status],
+            status_label=pathway.status_words[result.status].label,
             explanation=_explanation(pathway, result, answers),
             answers=answers,
             discussion=[d.text for d in result.discussion],
@@ -280,6 +286,9 @@ def build_report(pathway: Pathway, findings: Findings, generated_at: dt.datetime
     summary = Summary(
         **counts, total=total, applicable=applicable, documented=documented,
         completeness=round(documented / applicable, 4) if applicable else 1.0,
+        discussion_points=len(gathered),
+        text=pathway.summary.text(documented, applicable, len(gathered)),
+        note=pathway.summary.note,
     )
     notes = findings.values.get("notes")
     return Report(
@@ -288,6 +297,8 @@ def build_report(pathway: Pathway, findings: Findings, generated_at: dt.datetime
         referral_id=findings.referral_id,
         generated_at=format_time(generated_at),
         disclaimer=pathway.disclaimer,
+        status_words=_status_words(pathway),
+        profile=[_answer(pathway.fields[name], findings.values) for name in pathway.profile],
         summary=summary,
         sections=_sections(pathway),
         items=items,
@@ -302,6 +313,11 @@ def build_report(pathway: Pathway, findings: Findings, generated_at: dt.datetime
 def _pathway_info(pathway: Pathway) -> PathwayInfo:
     return PathwayInfo(id=pathway.id, title=pathway.title, version=pathway.version,
                        checklist=pathway.checklist, rules_sha256=pathway.rules_sha256)
+
+
+@lru_cache(maxsize=16)
+def _status_words(pathway: Pathway) -> dict[Status, StatusWordOut]:
+    return {s: StatusWordOut(w.label, w.icon) for s, w in pathway.status_words.items()}  # type: ignore[misc]
 
 
 @lru_cache(maxsize=16)
