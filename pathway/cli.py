@@ -55,8 +55,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     fmt = args.format or (format_for(args.output) if args.output not in (None, "-") else "html")
     emit(render(report, fmt), args.output, out)
     if args.output not in (None, "-"):
-        print(f"wrote {args.output} ({fmt}): referral {report.referral_id}, "
-              f"{report.summary.documented} of {report.summary.applicable} applicable items documented", file=sys.stderr)
+        print(f"wrote {args.output} ({fmt}): referral {report.referral_id}, {report.summary.text}", file=sys.stderr)
     return 0
 
 

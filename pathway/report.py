@@ -165,7 +165,7 @@ def report_schema() -> str:
     schema.pop("title", None)
     head = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://example.invalid/itb-pathway/report-1.schema.json",
+        "$id": "https://example.invalid/itb-pathway/report-2.schema.json",
         "title": f"ITB pathway checklist report ({REPORT_FORMAT})",
     }
     return json.dumps({**head, **schema}, indent=2, ensure_ascii=False) + "\n"

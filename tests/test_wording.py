@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pathway.definition import Pathway
+from pathway.report import Report
 from pathway.render import render, render_form
 from pathway.service import check, referral_values
 from pathway.yamlsrc import Located
@@ -63,3 +64,102 @@ def test_readme_states_the_tool_is_advisory() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "discussion aid" in readme
     assert Path(ROOT / "README.md").is_file()
+
+
+# -- H12: the checklist read as a score or a decision ----------------------------------------------
+
+PASS_FAIL_WORDS = {"pass", "passed", "fail", "failed", "met", "not met", "ok", "ticked", "eligible", "ineligible",
+                   "suitable", "unsuitable", "meets criteria", "criterion met", "criterion not met"}
+PASS_FAIL_ICONS = set("✔✓✅☑✘✗✕✖❌☒×✚+-")
+TALLY = re.compile(r"\b(?:yes|no|met|not met)\b[\s:=·,(]{0,3}\d+|\d+[\s:=·,(]{0,3}(?:yes|no|met|not met)\b",
+                   re.IGNORECASE)
+"""A count of answers beside a status word, either way round: 'Yes: 11', 'Met 11', '11 yes', '(no 3)'."""
+
+
+def test_status_words_are_not_a_pass_fail_pair(pathway: Pathway) -> None:
+    words = pathway.status_words
+    assert {s: w.label for s, w in words.items()} == {
+        "met": "Yes", "not_met": "No", "missing": "Not documented", "not_applicable": "Not applicable"}
+    for status, w in words.items():
+        assert w.label.casefold() not in PASS_FAIL_WORDS, status
+        assert not set(w.icon) & PASS_FAIL_ICONS, (status, w.icon)
+    assert len({w.icon for w in words.values()}) == 4, "each status has an icon of its own"
+
+
+def test_the_tally_detector_would_catch_a_score() -> None:
+    for shown in ("Met: 11 · Not met: 3", "Yes: 11", "● Yes 11", "11 yes, 3 no", "(met 11, not met 3)", "No: 3"):
+        assert TALLY.search(shown), shown
+    for fine in ("14 of 16 applicable items documented; 3 points to discuss.", "Not yet documented (2): No current infection",
+                 "Is the child free of current infection?", "No points to discuss", "Age: 9 years"):
+        assert not TALLY.search(fine), fine
+
+
+def _human_formats(pathway: Pathway, report: Report) -> dict[str, str]:
+    """Every format a person reads one referral's checklist in."""
+    from pathway.mdt.packet import Included, build_packet
+    from pathway.mdt.render import render_html
+    from pathway.web.cds import card_for
+    from pathway.web.pages import Pages
+
+    packet = build_packet(pathway, [Included("r.yaml", report)], [], generated_at=AT)
+    card = card_for(report, "http://127.0.0.1:8000/")
+    return {
+        "html": render(report, "html"),
+        "md": render(report, "md"),
+        "web panel": Pages(pathway).panel(report),
+        "packet": render_html(packet),
+        "packet (pdf source)": render_html(packet, pdf=True),
+        "cds card": card.summary + "\n" + card.detail,
+    }
+
+
+AT = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.timezone.utc)
+
+
+def visible_text(markup: str) -> str:
+    """What a person reads of a page: no style sheet, no tags, entities decoded, white space folded."""
+    import html
+
+    text = re.sub(r"<(style|script)\b.*?</\1>", " ", markup, flags=re.S | re.I)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", text)).split())
+
+
+def test_no_human_format_tallies_yes_or_no(pathway: Pathway) -> None:
+    assert pathway.cases
+    for case in pathway.cases:
+        report = check(pathway, referral_values(pathway, Located(case.file, case.referral)), at=AT)
+        for fmt, text in _human_formats(pathway, report).items():
+            plain = visible_text(text)
+            assert not TALLY.search(plain), (case.name, fmt, TALLY.search(plain))
+            assert not re.search(r"\b(?:Met|Not met)\b", plain), (case.name, fmt)
+
+
+def test_the_summaries_say_the_same_whether_an_answer_is_yes_or_no(pathway: Pathway) -> None:
+    """Turning a documented yes into a documented no changes that item's own status word and nothing a
+    person reads as the referral's summary: the report's summary, the packet's cover, the CDS card and
+    the form's live summary are byte-identical. The JSON still counts the statuses, for machines."""
+    import json
+
+    base = {"referral_id": "R-FLIP", "diagnosis_cp": "yes", "age_years": 9, "physiotherapy": "yes",
+            "occupational_therapy": "yes", "orthotics": "no", "trial_status": "done", "trial_response": "positive"}
+    flipped = {**base, "physiotherapy": "no", "occupational_therapy": "no", "orthotics": "yes"}
+    reports = [check(pathway, referral_values(pathway, Located("r.yaml", v)), at=AT) for v in (base, flipped)]
+    yes, no = (json.loads(r.to_json())["summary"] for r in reports)
+    assert (yes["met"], yes["not_met"]) == (no["met"] + 1, no["not_met"] - 1)
+    assert {k: v for k, v in yes.items() if k not in ("met", "not_met")} == \
+           {k: v for k, v in no.items() if k not in ("met", "not_met")}
+    first, second = (_human_formats(pathway, r) for r in reports)
+
+    def summary_of(html: str) -> str:
+        return html[html.index('<section class="summary"'):html.index("</section>", html.index('<section class="summary"'))]
+
+    def cover_of(html: str) -> str:
+        return html[:html.index('<article class="child"')]
+
+    assert summary_of(first["html"]) == summary_of(second["html"])
+    assert cover_of(first["packet"]) == cover_of(second["packet"])
+    assert cover_of(first["packet (pdf source)"]) == cover_of(second["packet (pdf source)"])
+    assert first["cds card"] == second["cds card"]
+    panel_head = [p[:p.index("<h3>")] for p in (first["web panel"], second["web panel"])]
+    assert panel_head[0] == panel_head[1]
+    assert first["html"] != second["html"], "each item still shows its own answer"

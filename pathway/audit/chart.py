@@ -3,20 +3,21 @@
 Stable bytes: a fixed hash salt for element ids, text kept as <text> (no
 glyph paths, no font files), and no creation date in the metadata. The SVG is
 matplotlib's own markup; the page embeds it as trusted, and every label in it
-comes from the pathway's item ids and fixed words.
+comes from the pathway: its item ids and its status words.
 """
 from __future__ import annotations
 
 import io
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..definition import STATUSES
 
-COLOURS = {"met": "#1f6b3a", "not_met": "#9b2c1e", "missing": "#d9a441", "not_applicable": "#a7b0b6"}
-LABELS = {"met": "Met", "not_met": "Not met", "missing": "Missing", "not_applicable": "Not applicable"}
+# Yes and No are both documented answers: two shades of one hue, not green against red; what is not
+# documented stands out. The words come from the pathway (`status_words`).
+COLOURS = {"met": "#24425e", "not_met": "#7d9bb8", "missing": "#d9a441", "not_applicable": "#c9d1d6"}
 WIDTH = 8.0         # inches (the page scales the SVG to its column)
 FONT_SIZE = 9       # points
 CHAR_WIDTH = 0.58   # of the font size: a generous average for the item ids' lower-case letters
@@ -36,7 +37,7 @@ def warm_up() -> None:
         _warming.start()
 
 
-def status_chart(items: Sequence[str], counts: Sequence[Sequence[int]]) -> str:
+def status_chart(items: Sequence[str], counts: Sequence[Sequence[int]], labels: Mapping[str, str]) -> str:
     """A horizontal stacked bar per item: the share of evaluated referrals in each status."""
     if _warming is not None:
         _warming.join()
@@ -66,7 +67,7 @@ def status_chart(items: Sequence[str], counts: Sequence[Sequence[int]]) -> str:
         axes.set_xlabel("share of evaluated referrals (%)")
         for side in ("top", "right"):
             axes.spines[side].set_visible(False)
-        axes.legend(handles=[Patch(facecolor=COLOURS[s], label=LABELS[s]) for s in STATUSES], ncols=4,
+        axes.legend(handles=[Patch(facecolor=COLOURS[s], label=labels[s]) for s in STATUSES], ncols=4,
                     loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
         buffer = io.StringIO()
         figure.savefig(buffer, format="svg", metadata={"Date": None})

@@ -54,6 +54,7 @@ class AuditPage:
     matrix_file: str | None
     rejects_file: str | None
     rechecked: int = 0   # records the row validator decided (not shown: how, not what)
+    status_labels: tuple[str, ...] = ()   # the pathway's words for the statuses, in STATUSES order
 
     def __post_init__(self) -> None:
         assert self.records == self.evaluated + self.rejected, "records in = evaluated + rejected"
@@ -63,6 +64,7 @@ def build_page(pathway: Pathway, totals: Totals, *, inputs: Sequence[str], files
                matrix_file: str | None, rejects_file: str | None) -> AuditPage:
     """Pure: totals and a clock in, the page's content out."""
     sections = {s.id: s.title for s in pathway.sections}
+    labels = {s: pathway.status_words[s].label for s in STATUSES}
     rows = []
     for item, counts in zip(pathway.items, totals.counts):
         by = dict(zip(STATUSES, counts))
@@ -75,10 +77,11 @@ def build_page(pathway: Pathway, totals: Totals, *, inputs: Sequence[str], files
         rules_sha256=pathway.rules_sha256, disclaimer=pathway.disclaimer, generated_at=format_time(at),
         inputs=tuple(inputs), files=files, records=totals.records, evaluated=totals.evaluated,
         rejected=totals.rejected, items=tuple(rows),
-        chart=Markup(status_chart([i.id for i in pathway.items], totals.counts)),  # matplotlib's markup, labels are item ids
+        chart=Markup(status_chart([i.id for i in pathway.items], totals.counts, labels)),  # matplotlib's markup, labels are item ids
         least=tuple(totals.least), least_more=max(0, totals.evaluated - len(totals.least)),
         rejects=tuple(totals.rejects), rejects_more=max(0, totals.rejected - len(totals.rejects)),
         matrix_file=matrix_file, rejects_file=rejects_file, rechecked=totals.rechecked,
+        status_labels=tuple(labels[s] for s in STATUSES),
     )
 
 

@@ -99,6 +99,4 @@ class Site:
         return HTMLResponse(self.pages.form(state, report), status_code=status)
 
     def summary_text(self, report: Report) -> str:
-        s = report.summary
-        return (f"Met {s.met}, not met {s.not_met}, missing {s.missing}, not applicable {s.not_applicable}; "
-                f"{s.documented} of {s.applicable} applicable items documented.")
+        return report.summary.text
