@@ -429,17 +429,20 @@ def _loose(text: str) -> str:
 def _model_at(cls: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The model class a pydantic error location points into (for did-you-mean)."""
     current: Any = cls
+    keyed = False   # the next part is a key of a mapping, not a field name
     for part in loc:
-        if isinstance(part, int):
+        if isinstance(part, int) or keyed:
+            keyed = False
             continue
         if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
             return None
         current = current.model_fields[part].annotation
-        while typing.get_origin(current) in (list, typing.Union, type(None)) or str(typing.get_origin(current)) == "types.UnionType":
+        while typing.get_origin(current) in (list, dict, typing.Union, type(None)) or str(typing.get_origin(current)) == "types.UnionType":
+            keyed = keyed or typing.get_origin(current) is dict
             args = [a for a in typing.get_args(current) if a is not type(None)]
             if not args:
                 break
-            current = args[0]
+            current = args[-1] if typing.get_origin(current) is dict else args[0]
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 

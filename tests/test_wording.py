@@ -163,3 +163,44 @@ def test_the_summaries_say_the_same_whether_an_answer_is_yes_or_no(pathway: Path
     panel_head = [p[:p.index("<h3>")] for p in (first["web panel"], second["web panel"])]
     assert panel_head[0] == panel_head[1]
     assert first["html"] != second["html"], "each item still shows its own answer"
+
+
+def test_item_titles_are_questions(pathway: Pathway) -> None:
+    """A title whose answer is the status ("Is the spasticity diffuse or severe?" Yes), not a criterion."""
+    for item in pathway.items:
+        assert item.title.endswith("?"), item.id
+        assert item.title.split()[0] in {"Is", "Are", "Has", "Have", "Does", "Do", "Was", "Were", "Can", "Did"}, item.id
+
+
+# -- the words for people are part of the pathway, and checked when it loads -------------------------
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ('  not_applicable: {label: "Not applicable", icon: "–"}\n', "",
+         "'status_words': missing the words for 'not_applicable'"),
+        ('  not_met: {label: "No", icon: "○"}', '  not_met: {label: "yes", icon: "○"}',
+         "'status_words.not_met': the word 'yes' is used for two statuses"),
+        ('  met: {label: "Yes", icon: "●"}', '  met: {label: "Yes", icon: "●", colour: green}',
+         "unknown key 'colour'; allowed: label, icon"),
+        ('sentence: "{documented} of {applicable} applicable items documented; {points}."',
+         'sentence: "{documented} of {applicable} applicable items documented; {met} met."',
+         "'summary.sentence': cannot fill in 'met'; it may use {documented}, {applicable}, {points}"),
+        ('other: "{count} points to discuss"', 'other: "{n} points to discuss"',
+         "'summary.points.other': cannot fill in 'n'; it may use {count}"),
+        ("profile: [", "profile: [gmfcs, ", "'profile': unknown field 'gmfcs' (did you mean 'gmfcs_level'?)"),
+    ],
+)
+def test_mistakes_in_the_words_for_people_are_load_errors(rules_copy: Path, old: str, new: str,
+                                                           expected: str) -> None:
+    from pathway.errors import RulesError
+    from pathway.loader import load_pathway
+
+    from .conftest import edit
+
+    edit(rules_copy / "pathway.yaml", old, new)
+    with pytest.raises(RulesError) as info:
+        load_pathway(rules_copy)
+    [problem] = info.value.problems
+    assert str(problem).startswith(f"{rules_copy / 'pathway.yaml'}:")
+    assert problem.message == expected
