@@ -17,7 +17,8 @@ from . import __version__
 from .backends import BACKENDS
 from .entry import interrupted
 from .errors import PathwayError, ProblemsError
-from .formats import FORMATS, format_for
+from .formats import FORMATS, SUFFIXES, format_for
+from .options import moment, output_file
 from .outputs import write_atomic
 from .resources import default_pathway_dir, rules_dir
 
@@ -45,12 +46,12 @@ def chosen_pathway(args: argparse.Namespace, examples: bool = True) -> Pathway:
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     from .render import render
-    from .service import check, now, parse_time, read_document, referral_values
+    from .service import check, now, read_document, referral_values
 
     pathway = chosen_pathway(args)
     doc = read_document(args.referral)
     values = referral_values(pathway, doc)
-    at = parse_time(args.now) if args.now else now()
+    at = args.now or now()
     report = check(pathway, values, at=at, engine=args.engine, cross=args.cross_check)
     fmt = args.format or (format_for(args.output) if args.output not in (None, "-") else "html")
     emit(render(report, fmt), args.output, out)
@@ -153,9 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="the checklist report for one referral (YAML or JSON)")
     p.add_argument("referral", help="referral file (.yaml, .yml or .json); - reads standard input")
-    p.add_argument("-o", "--output", help="output file; its suffix (.html, .md, .json) picks the format")
+    p.add_argument("-o", "--output", type=output_file(SUFFIXES),
+                   help="output file; its suffix (.html, .md, .json) picks the format")
     p.add_argument("--format", choices=FORMATS, help="output format (default: from -o, else html)")
-    p.add_argument("--now", metavar="TIME", help="fixed report time, ISO 8601 (default: SOURCE_DATE_EPOCH or now)")
+    p.add_argument("--now", type=moment, metavar="TIME",
+                   help="fixed report time, ISO 8601 (default: SOURCE_DATE_EPOCH or now)")
     rules_opt(p)
     engine_opts(p)
     p.set_defaults(func=cmd_check)

@@ -59,6 +59,13 @@ class InputError(ProblemsError):
     exit_code = 2
 
 
+class OptionError(PathwayError):
+    """A setting that can be judged only once the command runs (an address in use,
+    `SOURCE_DATE_EPOCH`): bad input, exit 2. Option values are checked by argparse itself."""
+
+    exit_code = 2
+
+
 class ExportError(PathwayError):
     """The pathway loads, but cannot be written in another system's format (FHIR, REDCap)."""
 

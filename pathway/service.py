@@ -14,7 +14,7 @@ from typing import Any
 from .backends import get_evaluator
 from .definition import Pathway
 from .engine import Findings, cross_check, evaluate
-from .errors import InputError, PathwayError, Problem
+from .errors import InputError, OptionError, Problem
 from .interop.fhir import response_document
 from .referral import Values, validate
 from .report import Report, build_report
@@ -29,17 +29,8 @@ def now(env: Mapping[str, str] | None = None) -> dt.datetime:
         try:
             return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc)
         except (ValueError, OverflowError, OSError):
-            raise PathwayError(f"SOURCE_DATE_EPOCH must be a whole number of seconds, not {epoch!r}") from None
+            raise OptionError(f"SOURCE_DATE_EPOCH must be a whole number of seconds, not {epoch!r}") from None
     return dt.datetime.now(tz=dt.timezone.utc)
-
-
-def parse_time(text: str) -> dt.datetime:
-    """A fixed clock given on the command line (ISO 8601; UTC if no offset)."""
-    try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise PathwayError(f"--now must be an ISO 8601 time such as 2026-12-03T09:00:00Z, not {text!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
 def read_document(path: str | Path) -> Located:

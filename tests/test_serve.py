@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+import pytest
+
 from pathway.cli import build_parser
 from pathway.web.command import is_loopback
 
@@ -43,9 +45,11 @@ def test_broken_rules_stop_it_before_it_listens(runner: Run, rules_copy: Path) -
     assert "form.yaml:" in r.err and "the pathway files are broken" in r.err
 
 
-def test_workers_must_be_positive(runner: Run) -> None:
-    r = runner("serve", "--workers", "0")
-    assert (r.code, r.err) == (2, "pathway: --workers must be 1 or more, not 0\n")
+def test_workers_must_be_positive(runner: Run, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        runner("serve", "--workers", "0")
+    assert info.value.code == 2
+    assert capsys.readouterr().err.endswith("pathway serve: error: argument --workers: must be at least 1, not 0\n")
 
 
 def _request(url: str, method: str, path: str, body: bytes = b"", kind: str = "") -> int:

@@ -1,8 +1,9 @@
 """Registers `pathway audit` with the CLI: parse options, call `service.audit`, report.
 
 Exit codes: 0 when the audit ran, even if records were rejected (they are in
-the report); 2 when it could not run (no input found, an output that cannot
-be written, a bad option); 3 when the pathway files are broken.
+the report); 2 when it could not run (an input not there or holding no
+referral, an output that cannot be written, a bad option value); 3 when the
+pathway files are broken.
 """
 from __future__ import annotations
 
@@ -13,17 +14,9 @@ import time
 from contextlib import ExitStack
 from typing import Any, TextIO
 
-from ..errors import PathwayError
+from ..options import count, moment, output_file, positive
 
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+HTML = (".html", ".htm")
 
 
 def register(sub: Any, rules_opt: Any, engine_opts: Any) -> None:
@@ -35,17 +28,18 @@ def register(sub: Any, rules_opt: Any, engine_opts: Any) -> None:
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="referral files or folders: YAML/JSON referrals, JSONL, or CSV (one row per referral)")
-    p.add_argument("-o", "--output", help="the HTML audit (default: standard output)")
+    p.add_argument("-o", "--output", type=output_file(HTML), help="the HTML audit (default: standard output)")
     p.add_argument("--csv", metavar="FILE", help="write the referral × item status matrix (every evaluated referral)")
     p.add_argument("--rejects", metavar="FILE", help="write every record that could not be evaluated, with the reasons")
-    p.add_argument("--jobs", type=_positive, metavar="N",
+    p.add_argument("--jobs", type=positive, metavar="N",
                    help="worker processes (default: all cores, fewer for an input too small to share;"
                         " one means none, the audit runs in this process); the results do not depend on it")
-    p.add_argument("--batch-size", type=_positive, default=25_000, metavar="N",
+    p.add_argument("--batch-size", type=positive, default=25_000, metavar="N",
                    help="records per task: bounds each worker's memory (default: 25000)")
-    p.add_argument("--list", type=int, default=1000, metavar="N", dest="keep",
+    p.add_argument("--list", type=count, default=1000, metavar="N", dest="keep",
                    help="least complete referrals and rejected records listed in the HTML (default: 1000)")
-    p.add_argument("--now", metavar="TIME", help="fixed audit time, ISO 8601 (default: SOURCE_DATE_EPOCH or now)")
+    p.add_argument("--now", type=moment, metavar="TIME",
+                   help="fixed audit time, ISO 8601 (default: SOURCE_DATE_EPOCH or now)")
     p.add_argument("--engine", choices=("columnar", "row"), default="columnar",
                    help="columnar (default), or row: validate and evaluate every record one by one with the python "
                         "backend, as `pathway check` does (slow; the reference the columnar path is tested against)")
@@ -57,19 +51,17 @@ def cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
     from .run import Workers, held_interrupts  # light: the workers start before this process loads anything heavy
     from .sizing import useful_jobs
 
-    if args.keep < 0:
-        raise PathwayError("--list must be 0 or more")
     started = time.monotonic()
     jobs = args.jobs or useful_jobs(args.inputs, args.batch_size, os.cpu_count() or 1)
     with ExitStack() as stack:   # workers get ready while this process loads the engine and the pathway
         with held_interrupts(workers=jobs > 1):   # a Ctrl+C meanwhile is acted on once they are done
             workers = stack.enter_context(Workers(jobs)) if jobs > 1 else None
             from ..cli import chosen_pathway
-            from ..service import now, parse_time
+            from ..service import now
             from .progress import Progress, record_count
             from .service import Outputs, audit
 
-            at = parse_time(args.now) if args.now else now()
+            at = args.now or now()
             to_stdout = args.output in (None, "-")
             pathway = chosen_pathway(args, examples=False)
         page = audit(

@@ -2,9 +2,10 @@
 
 Thin: parses options, calls `make_packet`, renders, writes atomically. Exit 0
 when the packet was written, even if some referrals are not included (the
-cover lists them, stderr names every problem); 2 when the options are bad, the
-inputs hold no referral file at all (nothing is written), or no referral could
-be included (the packet is written, listing what was not included).
+cover lists them, stderr names every problem); 2 when an option value is bad,
+an input is not there or the inputs hold no referral file at all (nothing is
+written), or no referral could be included (the packet is written, listing
+what was not included).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ..options import moment
 from ..outputs import write_atomic
 from . import DEFAULT_TITLE
 
@@ -40,8 +42,6 @@ def output_path(text: str) -> Path:
     return path
 
 
-
-
 def _warn_duplicates(packet: Packet) -> None:
     counts = Counter(c.report.referral_id for c in packet.children)
     for rid in packet.duplicate_ids:
@@ -52,13 +52,13 @@ def _warn_duplicates(packet: Packet) -> None:
 
 def cmd_mdt(args: argparse.Namespace, out: TextIO) -> int:
     from ..cli import chosen_pathway
-    from ..service import now, parse_time
+    from ..service import now
     from .gather import make_packet
     from .pdf import html_to_pdf
     from .render import render_html
 
     pathway = chosen_pathway(args)
-    at = parse_time(args.now) if args.now else now()
+    at = args.now or now()
     packet, gathered = make_packet(args.referrals, pathway, at=at, title=args.title, meeting_date=args.meeting_date,
                                    engine=args.engine, cross=args.cross_check)
     for record in gathered.not_included:
@@ -95,7 +95,8 @@ def register(sub: Any, rules_opt: Any, engine_opts: Any) -> None:
                    help="the packet: packet.pdf or packet.html (the suffix picks the format)")
     p.add_argument("--meeting-date", type=meeting_date, metavar="YYYY-MM-DD", help="the meeting's date, on the cover")
     p.add_argument("--title", default=DEFAULT_TITLE, help=f"the meeting's title (default: {DEFAULT_TITLE!r})")
-    p.add_argument("--now", metavar="TIME", help="fixed generation time, ISO 8601 (default: SOURCE_DATE_EPOCH or now)")
+    p.add_argument("--now", type=moment, metavar="TIME",
+                   help="fixed generation time, ISO 8601 (default: SOURCE_DATE_EPOCH or now)")
     rules_opt(p)
     engine_opts(p)
     p.set_defaults(func=cmd_mdt)

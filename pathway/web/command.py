@@ -3,6 +3,7 @@
 Binds 127.0.0.1 unless told otherwise, prints the address and opens nothing.
 The socket is bound here, before the server starts, so a port in use is a
 clean message (exit 2), and `--port 0` picks a free port and prints it.
+A bad option value is argparse's usage error (exit 2).
 """
 from __future__ import annotations
 
@@ -14,24 +15,19 @@ import socket
 import sys
 from typing import Any, TextIO
 
-from ..errors import PathwayError
+from .. import options
+from ..errors import OptionError
 
 LOOPBACK_HINT = ("pathway serve: warning: listening beyond this machine ({host}); referral answers would cross the "
                  "network unencrypted. Put it behind a TLS proxy with access control, or use the default 127.0.0.1.")
-
-
-class OptionError(PathwayError):
-    """A bad option or an address that cannot be used: bad input, exit 2."""
-
-    exit_code = 2
 
 
 def register(sub: Any, rules_opt: Any, engine_opts: Any) -> None:
     """Adds `serve` to the `pathway` command."""
     p = sub.add_parser("serve", help="the referral form in a browser, the checklist beside it (http://127.0.0.1:8000)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
-    p.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0 picks a free one)")
-    p.add_argument("--workers", type=int, default=1, metavar="N",
+    p.add_argument("--port", type=options.port, default=8000, help="port (default: 8000; 0 picks a free one)")
+    p.add_argument("--workers", type=options.positive, default=1, metavar="N",
                    help="worker processes sharing the port (default: 1)")
     p.add_argument("--log-level", choices=("critical", "error", "warning", "info", "debug"), default="info",
                    help="server log level (default: info; request lines never include what was typed)")
@@ -41,9 +37,7 @@ def register(sub: Any, rules_opt: Any, engine_opts: Any) -> None:
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A listening-ready socket, or a clear `PathwayError` (port in use, unknown address)."""
-    if not 0 <= port <= 65535:
-        raise OptionError(f"--port must be from 0 to 65535, not {port}")
+    """A listening-ready socket, or a clear `OptionError` (port in use, unknown address)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP, not 0: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say they are TCP,
     # and with Nagle on, each answer waits ~40 ms for the client's delayed ACK.
@@ -82,8 +76,6 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     from .app import create_app
     from .logs import log_config
 
-    if args.workers < 1:
-        raise OptionError(f"--workers must be 1 or more, not {args.workers}")
     app = create_app(args.rules, engine=args.engine, cross=args.cross_check,  # broken rules fail here, exit 3
                      allowed_hosts=hosts_for(args.host))
     freeze_startup_objects()
