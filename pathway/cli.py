@@ -1,8 +1,10 @@
 """The `pathway` command: thin wrappers that parse options and call the core.
 
-Exit codes: 0 done; 1 example cases failed; 2 bad input (a referral, an
-option); 3 broken pathway files; 4 a backend is not available here;
-5 backends disagreed (cross-check). Bad input never shows a traceback.
+Exit codes, the same for every command: 0 done; 1 example cases failed
+(`test`); 2 bad input (a referral, an option value, a file or folder named
+that is not there); 3 broken pathway files (a folder that is there but holds
+no pathway, or a broken one); 4 a backend is not available here; 5 backends
+disagreed (cross-check); 130 interrupted. Bad input never shows a traceback.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 from . import __version__
 from .backends import BACKENDS
 from .entry import interrupted
-from .errors import PathwayError, ProblemsError
+from .errors import PathwayError, Problem, ProblemsError, RulesError
 from .formats import FORMATS, SUFFIXES, format_for
 from .options import moment, output_file
 from .outputs import write_atomic
@@ -41,7 +43,18 @@ def chosen_pathway(args: argparse.Namespace, examples: bool = True) -> Pathway:
     `examples`: also load and check its example cases (the audit never runs them)."""
     from .loader import load_pathway
 
-    return load_pathway(args.rules or default_pathway_dir(), examples=examples)
+    return load_pathway(pathway_folder(args.rules), examples=examples)
+
+
+def pathway_folder(rules: str | None) -> Path:
+    """`--rules`, else the bundled pathway. A folder that is not there is bad input (exit 2);
+    one that is there but holds no pathway is a broken pathway (exit 3, from the loader)."""
+    if rules is None:
+        return default_pathway_dir()
+    from .inputs import must_exist
+
+    must_exist([rules])
+    return Path(rules)
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
@@ -68,13 +81,14 @@ def cmd_form(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _pathway_dirs(target: str | None) -> list[Path]:
-    """A pathway folder, or a folder of pathway folders (default: the bundled rules)."""
-    folder = Path(target) if target else rules_dir()
+    """A pathway folder, or a folder of pathway folders (default: the bundled rules).
+    One that is not there is bad input (exit 2); one that holds no pathway, broken files (3)."""
+    folder = pathway_folder(target) if target else rules_dir()
     if (folder / "pathway.yaml").is_file():
         return [folder]
     found = sorted(p.parent for p in folder.glob("*/pathway.yaml"))
     if not found:
-        raise PathwayError(f"{folder}: no pathway here (a pathway folder holds pathway.yaml)")
+        raise RulesError([Problem(str(folder), None, None, "no pathway here (a pathway folder holds pathway.yaml)")])
     return found
 
 

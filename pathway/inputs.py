@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .definition import Pathway
-from .errors import Problem
+from .errors import InputError, Problem
 from .filekinds import ALL_SUFFIXES, CSV_SUFFIXES, JSONL_SUFFIXES
 from .yamlsrc import Located, LoadFailure, Path_, load_json, load_text
 
@@ -40,6 +40,14 @@ class Record:
     source: str
     doc: Located
     problem: Problem | None = None
+
+
+def must_exist(names: Iterable[str | Path]) -> None:
+    """Refuse files and folders named on the command line that are not there (bad input,
+    exit 2), each named, before anything is read or written."""
+    missing = [Problem(str(n), None, None, "not found") for n in names if not Path(n).exists()]
+    if missing:
+        raise InputError(missing)
 
 
 def expand(inputs: Iterable[str | Path]) -> Iterator[Path]:

@@ -342,13 +342,15 @@ def test_no_referral_files_at_all_writes_nothing(tmp_path: Path) -> None:
 
 
 def test_nothing_readable_still_lists_why_but_exits_2(tmp_path: Path) -> None:
-    r = run("mdt", str(tmp_path / "typo.yaml"), "-o", str(tmp_path / "p.html"), "--now", AT)
+    (tmp_path / "notes.txt").write_text("to do\n", encoding="utf-8")   # there (one that is not: nothing written)
+    r = run("mdt", str(tmp_path / "notes.txt"), "-o", str(tmp_path / "p.html"), "--now", AT)
+    not_referral = "not a referral file (expected one of: .yaml, .yml, .json, .jsonl, .ndjson, .csv)"
     assert r.code == 2
-    assert r.err == (f"{tmp_path}/typo.yaml: file not found\n"
+    assert r.err == (f"{tmp_path}/notes.txt: {not_referral}\n"
                      f"wrote {tmp_path}/p.html (html): 0 referrals included, 1 not included (listed on the cover)\n"
                      "pathway mdt: no referral could be included; the packet lists why\n")
     html = (tmp_path / "p.html").read_text(encoding="utf-8")
-    assert f'<td class="where">{tmp_path}/typo.yaml</td>' in html and "<td>file not found</td>" in html
+    assert f'<td class="where">{tmp_path}/notes.txt</td>' in html and f"<td>{not_referral}</td>" in html
 
 
 def test_source_date_epoch_fixes_the_packet_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import InputError, Problem
 from ..filekinds import ALL_SUFFIXES, CSV_SUFFIXES, MANY_SUFFIXES
-from ..inputs import expand
+from ..inputs import expand, must_exist
 from .sizing import FILES_PER_TASK, file_size
 
 BOM = b"\xef\xbb\xbf"
@@ -66,9 +66,7 @@ class Scan:
 def check_inputs(inputs: Iterable[str]) -> list[Path]:
     """The files to audit; refuse (exit 2) when a named input does not exist or nothing is found."""
     names = list(inputs)
-    missing = [Problem(n, None, None, "not found") for n in names if not Path(n).exists()]
-    if missing:
-        raise InputError(missing)
+    must_exist(names)
     files = list(expand(names))
     if not files:
         raise InputError([Problem(", ".join(names), None, None, "no referral files found (expected "

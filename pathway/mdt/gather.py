@@ -15,7 +15,7 @@ from pathlib import Path
 from ..definition import Pathway
 from ..errors import InputError, Problem
 from ..filekinds import ALL_SUFFIXES
-from ..inputs import Record, iter_records
+from ..inputs import Record, iter_records, must_exist
 from ..service import check, referral_values
 from . import DEFAULT_TITLE
 from .packet import Included, NotIncluded, Packet, build_packet
@@ -65,7 +65,9 @@ def make_packet(
     inputs: Sequence[str | Path], pathway: Pathway, *, at: dt.datetime, title: str = DEFAULT_TITLE,
     meeting_date: dt.date | None = None, engine: str = "python", cross: bool = False,
 ) -> tuple[Packet, Gathered]:
-    """The packet for a meeting from its inputs; `InputError` only when the inputs hold no referral at all."""
+    """The packet for a meeting from its inputs; `InputError` only when an input is not there (a
+    typo in the meeting's list) or the inputs hold no referral at all."""
+    must_exist(inputs)
     gathered = gather(inputs, pathway, at=at, engine=engine, cross=cross)
     if not gathered.records:
         raise InputError([Problem(str(i), None, None, f"no referral files here (looked for {', '.join(ALL_SUFFIXES)})")

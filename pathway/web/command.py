@@ -3,7 +3,8 @@
 Binds 127.0.0.1 unless told otherwise, prints the address and opens nothing.
 The socket is bound here, before the server starts, so a port in use is a
 clean message (exit 2), and `--port 0` picks a free port and prints it.
-A bad option value is argparse's usage error (exit 2).
+A bad option value is argparse's usage error (exit 2); a `--rules` folder that
+is not there is bad input (2); one that holds no pathway, or a broken one, exit 3.
 """
 from __future__ import annotations
 
@@ -73,9 +74,11 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    from ..cli import pathway_folder
     from .app import create_app
     from .logs import log_config
 
+    pathway_folder(args.rules)   # a folder that is not there: exit 2, before the pathway loads
     app = create_app(args.rules, engine=args.engine, cross=args.cross_check,  # broken rules fail here, exit 3
                      allowed_hosts=hosts_for(args.host))
     freeze_startup_objects()
