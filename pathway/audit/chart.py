@@ -47,8 +47,8 @@ def status_chart(items: Sequence[str], counts: Sequence[Sequence[int]], labels: 
                                 "font.family": "sans-serif", "font.size": FONT_SIZE}):
         figure = Figure(figsize=(WIDTH, height))
         # margins worked out here rather than measured (`tight_layout` draws the figure once more)
-        labels = max((len(i) for i in items), default=0) * FONT_SIZE * CHAR_WIDTH / 72 + 0.15
-        figure.subplots_adjust(left=min(0.6, labels / WIDTH), right=0.98, top=1 - 0.45 / height, bottom=0.55 / height)
+        margin = max((len(i) for i in items), default=0) * FONT_SIZE * CHAR_WIDTH / 72 + 0.15
+        figure.subplots_adjust(left=min(0.6, margin / WIDTH), right=0.98, top=1 - 0.45 / height, bottom=0.55 / height)
         axes = figure.add_subplot()
         rows = list(range(len(items)))[::-1]
         bars, colours = [], []   # one collection of rectangles, not a patch each: a fraction of the cost
