@@ -26,6 +26,8 @@ from pathway.loader import load_pathway  # noqa: E402
 from pathway.resources import default_pathway_dir  # noqa: E402
 
 UNKNOWN_RATE = 0.2
+TYPICAL_NUMBERS = {"mcg": (25, 50, 50, 50, 75, 100, 150, 200)}
+"""Numbers drawn from typical values by unit: test doses of intrathecal baclofen, in micrograms."""
 
 
 def _answer(rng: random.Random, field: FormField) -> Any:
@@ -40,8 +42,10 @@ def _answer(rng: random.Random, field: FormField) -> Any:
             return [exclusive[0]]
         return sorted(rng.sample(plain, rng.randint(1, len(plain))), key=field.values.index)
     if field.type == "number":
+        if field.unit in TYPICAL_NUMBERS:
+            return rng.choice(TYPICAL_NUMBERS[field.unit])
         low, high = field.min or 0, field.max or 100
-        return round(rng.uniform(low, min(high, 19)), 1)
+        return round(rng.uniform(low, min(high, 19)), 1)  # an age: up to the 19th birthday, and a few older
     if field.type == "date":
         return f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
     return None
