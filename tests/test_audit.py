@@ -30,8 +30,8 @@ Run = Callable[..., Result]
 
 FULL = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
 KNOWN = [
-    {**FULL, "referral_date": "2026-10-14"},   # 11 met, 3 not met, 2 missing, 1 not applicable
-    {"referral_id": "R-EMPTY"},                 # 17 missing
+    {**FULL, "referral_date": "2026-10-14"},   # 14 met, 3 not met, 5 missing, 2 not applicable
+    {"referral_id": "R-EMPTY"},                 # 24 missing
     {"referral_id": "R-NO", "diagnosis_cp": "no", "trial_status": "not_planned"},
     {"referral_id": "R-BAD", "spasticity_severity": "extreme"},
 ]
@@ -53,12 +53,12 @@ def test_counts_on_a_known_set(known: dict[str, Audit]) -> None:
     assert rows["trial.response"] == (0, 0, 1, 2)
     assert rows["safety.contraindications_reviewed"] == (1, 0, 2, 0)
     totals = [sum(r[k] for r in rows.values()) for k in range(4)]
-    assert totals == [11, 3 + 2, 2 + 17 + 14, 1 + 1]
+    assert totals == [14, 3 + 2, 5 + 24 + 20, 2 + 2]
     rates = {r.id: r.missing_rate for r in page.items}
     assert rates["trial.response"] == 1.0 and rates["population.child_with_cp"] == pytest.approx(1 / 3)
     assert [(r.referral_id, r.documented, r.applicable) for r in page.least] == \
-        [("R-EMPTY", 0, 17), ("R-NO", 2, 16), ("R-001", 14, 16)]
-    assert page.least[1].missing[:2] == ("indication.diffuse_or_severe", "indication.functional_impact")
+        [("R-EMPTY", 0, 24), ("R-NO", 2, 22), ("R-001", 17, 22)]
+    assert page.least[1].missing[:2] == ("indication.tone_type_documented", "indication.diffuse_or_severe")
 
 
 def test_rejected_records_are_accounted_for_with_source_and_reason(known: dict[str, Audit]) -> None:

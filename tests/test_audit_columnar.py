@@ -223,12 +223,12 @@ def test_row_engine_option_gives_the_same_audit(pathway: Pathway, tmp_path: Path
         ("gmfcs_level", "UNKNOWN", None, None),
         ("gmfcs_level", "4", codec.UNSURE, codec.BAD),   # a JSON 4 or 4.0: the row reader sees a number
         ("gmfcs_level", "VI", codec.BAD, codec.BAD),
-        ("functional_impact", '["posture", "movement"]', 1 | 32, codec.BAD),
-        ("functional_impact", "movement|posture", codec.BAD, 1 | 32),   # JSON strings are not split
+        ("functional_impact", '["posture", "movement"]', 1 | 64, codec.BAD),
+        ("functional_impact", "movement|posture", codec.BAD, 1 | 64),   # JSON strings are not split
         ("functional_impact", '["movement", 1]', codec.UNSURE, codec.BAD),
         ("functional_impact", "[]", codec.UNSURE, codec.BAD),   # the text "[]"; a real empty list never gets here
         ("functional_impact", "|", codec.BAD, None),
-        ("functional_impact", "none", 64, 64),
+        ("functional_impact", "none", 128, 128),
         ("functional_impact", '["movement", "none"]', codec.BAD, codec.BAD),   # "none" excludes the others
     ],
 )

@@ -29,7 +29,7 @@ def test_output_format_follows_the_suffix(runner: Run, tmp_path: Path, suffix: s
     r = runner("check", str(EXAMPLE), "-o", str(out))
     assert r.code == 0
     assert out.read_text(encoding="utf-8").startswith(start)
-    assert r.err == f"wrote {out} ({suffix[1:]}): referral R-001, 14 of 16 applicable items documented\n"
+    assert r.err == f"wrote {out} ({suffix[1:]}): referral R-001, 17 of 22 applicable items documented; 3 points to discuss.\n"
     assert not list(tmp_path.glob(".*part"))
 
 
@@ -78,7 +78,7 @@ def test_missing_file(runner: Run) -> None:
 
 def test_broken_rules_exit_3_from_every_command(runner: Run, rules_copy: Path, tmp_path: Path) -> None:
     edit(rules_copy / "items.yaml", "holds: {field: trial_status, is: done}", "holds: {field: trial_state, is: done}")
-    message = f"{rules_copy}/items.yaml:129:20: unknown field 'trial_state' (did you mean 'trial_status'?)"
+    message = f"{rules_copy}/items.yaml:221:20: unknown field 'trial_state' (did you mean 'trial_status'?)"
     for args in (["check", str(EXAMPLE), "--rules", str(rules_copy)], ["form", "--rules", str(rules_copy)]):
         r = runner(*args)
         assert r.code == 3
@@ -91,7 +91,7 @@ def test_broken_rules_exit_3_from_every_command(runner: Run, rules_copy: Path, t
 def test_validate_reports_ok(runner: Run) -> None:
     r = runner("validate")
     assert r.code == 0
-    assert "rules/itb-cp: ok: itb-cp 1.0.0, 30 fields, 17 items," in r.out
+    assert "rules/itb-cp: ok: itb-cp 2.0.0, 47 fields, 24 items," in r.out
 
 
 def test_blank_form_is_valid_yaml_covering_every_field(runner: Run, pathway, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -104,7 +104,7 @@ def test_blank_form_is_valid_yaml_covering_every_field(runner: Run, pathway, tmp
     filled.write_text(r.out.replace('referral_id: ""', "referral_id: R-FORM"), encoding="utf-8")
     checked = runner("check", str(filled), "--format", "json")
     assert checked.code == 0
-    assert json.loads(checked.out)["summary"]["missing"] == 17
+    assert json.loads(checked.out)["summary"]["missing"] == 24
 
 
 def test_unfilled_form_asks_for_the_referral_id(runner: Run, tmp_path: Path) -> None:
@@ -167,8 +167,8 @@ def test_pathway_test_runs_every_case_on_both_backends(runner: Run) -> None:
     pytest.importorskip("durable")
     r = runner("test", "--cross-check")
     assert r.code == 0
-    assert r.out.splitlines()[0].endswith("rules/itb-cp: 86 passed, 0 failed [python]")
-    assert r.out.splitlines()[1].endswith("rules/itb-cp: 86 passed, 0 failed [durable]")
+    assert r.out.splitlines()[0].endswith("rules/itb-cp: 132 passed, 0 failed [python]")
+    assert r.out.splitlines()[1].endswith("rules/itb-cp: 132 passed, 0 failed [durable]")
 
 
 def test_pathway_test_shows_a_diff_for_a_failing_case(runner: Run, rules_copy: Path) -> None:
@@ -181,7 +181,7 @@ def test_pathway_test_shows_a_diff_for_a_failing_case(runner: Run, rules_copy: P
     lines = r.out.splitlines()
     assert lines[0].startswith(f"FAIL {cases}:") and lines[0].endswith("[python]")
     assert "    population.child_with_cp: expected not_met, got met" in lines
-    assert lines[-1] == f"{rules_copy}: 85 passed, 1 failed [python]"
+    assert lines[-1] == f"{rules_copy}: 131 passed, 1 failed [python]"
 
 
 IMPORTS = """

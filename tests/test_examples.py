@@ -31,7 +31,7 @@ from pathway.yamlsrc import Located
 
 RULES = Path(__file__).resolve().parent.parent / "rules" / "itb-cp"
 PATHWAY = load_pathway(RULES)  # at import: the cases parametrise the tests below
-COMPLETE = "fully documented referral: all 17 items met"
+COMPLETE = "fully documented referral: all 24 items met"
 
 
 @pytest.fixture(scope="module")

@@ -101,7 +101,7 @@ def test_questionnaire_header_is_the_pathways_and_has_no_date() -> None:
         "resourceType": "Questionnaire",
         "id": "itb-cp",
         "url": URL,
-        "version": "1.0.0",
+        "version": "2.0.0",
         "name": "ItbCp",
         "title": PATHWAY.title,
         "status": "active",
@@ -111,8 +111,16 @@ def test_questionnaire_header_is_the_pathways_and_has_no_date() -> None:
     }
 
 
+CONTRACT_CODES = ("max_tolerated_or_recommended",)
+"""Answer codes of checklist-v2's public contract that contain a decision word but state none: the oral dose
+reached (its label reads "the maximum dose advised"). Only these exact codes are set aside."""
+
+
 def test_no_decision_wording_outside_the_disclaimer() -> None:
     text = json.dumps(questionnaire(PATHWAY), ensure_ascii=False).replace(json.dumps(PATHWAY.disclaimer)[1:-1], "")
+    for code in CONTRACT_CODES:
+        assert f'"code": "{code}"' in text
+        text = text.replace(f'"code": "{code}"', '"code": ""')
     assert not DECISION_WORDS.findall(text)
 
 
@@ -238,8 +246,9 @@ def test_enable_when_shows_a_question_exactly_when_its_condition_is_true(cond: C
 def test_enable_when_for_every_dependent_field_of_the_pathway() -> None:
     q = questions(questionnaire(PATHWAY))
     dependent = [f for f in PATHWAY.fields.values() if f.shown_when is not None]
-    assert [f.id for f in dependent] == ["oral_outcome", "oral_side_effects", "local_agents", "local_outcome",
-                                         "trial_method", "trial_response"]
+    assert [f.id for f in dependent] == ["oral_agents", "oral_outcome", "oral_dose_optimised", "oral_side_effects",
+                                         "local_agents", "local_outcome", "trial_method", "trial_dose_mcg",
+                                         "trial_response", "trial_measures", "trial_adverse_effects"]
     for case in PATHWAY.cases:
         response = referral_to_response(case.referral, PATHWAY)
         values = referral_values(PATHWAY, Located("r", case.referral))
@@ -290,7 +299,7 @@ def test_a_response_keeps_an_explicit_unknown_and_leaves_out_what_is_not_said() 
     assert response == {
         "resourceType": "QuestionnaireResponse",
         "identifier": {"value": "R-1"},
-        "questionnaire": f"{URL}|1.0.0",
+        "questionnaire": f"{URL}|2.0.0",
         "status": "completed",
         "item": [
             {"linkId": "referral", "text": "Referral and child",
@@ -451,7 +460,7 @@ def test_export_questionnaire_writes_the_same_bytes_every_time(runner: Run, tmp_
     out = tmp_path / "q.json"
     r = runner("export", "questionnaire", "-o", str(out), "--rules", str(RULES))
     assert (r.code, r.out) == (0, "")
-    assert r.err == f"wrote {out}: FHIR R4 Questionnaire {URL}|1.0.0, 30 questions\n"
+    assert r.err == f"wrote {out}: FHIR R4 Questionnaire {URL}|2.0.0, 47 questions\n"
     assert out.read_text(encoding="utf-8") == first.out
 
 

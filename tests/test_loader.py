@@ -21,29 +21,60 @@ def problems(folder: Path) -> list[str]:
 
 def test_bundled_pathway_loads(pathway) -> None:  # type: ignore[no-untyped-def]
     assert pathway.id == "itb-cp"
-    assert len(pathway.items) == 17
+    assert len(pathway.items) == 24
     assert [s.title for s in pathway.sections] == [
         "Population", "Indication", "Prior treatment", "Trial before implant",
-        "Integration with therapies", "Risks and safety", "Expectations",
+        "Integration with therapies", "Risks and safety", "Child and family", "Alternatives", "Expectations",
     ]
+
+
+V1_ITEMS = [
+    "population.child_with_cp", "indication.diffuse_or_severe", "indication.functional_impact",
+    "prior.less_invasive_inadequate", "trial.done", "trial.response", "therapy.physiotherapy",
+    "therapy.occupational_therapy", "therapy.orthotics", "therapy.goals", "safety.risks_discussed",
+    "safety.withdrawal_education", "safety.refill_commitment", "safety.no_active_infection",
+    "safety.body_size", "safety.contraindications_reviewed", "expectations.evidence_discussed",
+]
+V1_FIELDS = [
+    "referral_id", "referral_date", "age_years", "diagnosis_cp", "gmfcs_level", "spasticity_severity",
+    "spasticity_distribution", "functional_impact", "oral_tried", "oral_outcome", "oral_side_effects",
+    "local_tried", "local_agents", "local_outcome", "trial_status", "trial_method", "trial_response",
+    "physiotherapy", "occupational_therapy", "orthotics", "goals_documented", "risks_discussed",
+    "withdrawal_education", "refill_commitment", "active_infection", "body_size_adequate",
+    "potential_contraindications", "spinal_fusion_likely", "evidence_discussed", "notes",
+]
 
 
 def test_every_checklist_v1_item_and_field_is_present(pathway) -> None:  # type: ignore[no-untyped-def]
+    assert [i.id for i in pathway.items if i.id in V1_ITEMS] == V1_ITEMS
+    assert [f for f in pathway.fields if f in V1_FIELDS] == V1_FIELDS
+
+
+def test_checklist_v2_items_and_fields_in_order(pathway) -> None:  # type: ignore[no-untyped-def]
     assert [i.id for i in pathway.items] == [
-        "population.child_with_cp", "indication.diffuse_or_severe", "indication.functional_impact",
-        "prior.less_invasive_inadequate", "trial.done", "trial.response", "therapy.physiotherapy",
-        "therapy.occupational_therapy", "therapy.orthotics", "therapy.goals", "safety.risks_discussed",
+        "population.child_with_cp", "indication.tone_type_documented", "indication.diffuse_or_severe",
+        "indication.functional_impact", "prior.non_invasive_tried", "prior.less_invasive_inadequate", "trial.done",
+        "trial.response", "trial.measured", "therapy.physiotherapy", "therapy.occupational_therapy",
+        "therapy.orthotics", "therapy.goals", "therapy.outcome_measure", "safety.risks_discussed",
         "safety.withdrawal_education", "safety.refill_commitment", "safety.no_active_infection",
-        "safety.body_size", "safety.contraindications_reviewed", "expectations.evidence_discussed",
+        "safety.body_size", "safety.contraindications_reviewed", "family.child_views", "family.carers_informed",
+        "alternatives.discussed", "expectations.evidence_discussed",
     ]
     assert list(pathway.fields) == [
-        "referral_id", "referral_date", "age_years", "diagnosis_cp", "gmfcs_level", "spasticity_severity",
-        "spasticity_distribution", "functional_impact", "oral_tried", "oral_outcome", "oral_side_effects",
-        "local_tried", "local_agents", "local_outcome", "trial_status", "trial_method", "trial_response",
-        "physiotherapy", "occupational_therapy", "orthotics", "goals_documented", "risks_discussed",
-        "withdrawal_education", "refill_commitment", "active_infection", "body_size_adequate",
-        "potential_contraindications", "spinal_fusion_likely", "evidence_discussed", "notes",
+        "referral_id", "referral_date", "age_years", "diagnosis_cp", "gmfcs_level", "tone_type", "tone_assessment",
+        "spasticity_severity", "spasticity_distribution", "limbs_involved", "tone_supports_function",
+        "functional_impact", "non_invasive_tried", "oral_tried", "oral_agents", "oral_outcome",
+        "oral_dose_optimised", "oral_side_effects", "local_tried", "local_agents", "local_outcome", "trial_status",
+        "trial_method", "trial_dose_mcg", "trial_response", "trial_measures", "trial_adverse_effects",
+        "physiotherapy", "occupational_therapy", "orthotics", "goals_documented", "goal_types",
+        "outcome_measure_planned", "risks_discussed", "withdrawal_education", "refill_commitment",
+        "active_infection", "body_size_adequate", "potential_contraindications", "spinal_fusion_likely",
+        "communicates_symptoms", "child_views_sought", "carers_informed", "travel_to_centre",
+        "alternatives_discussed", "evidence_discussed", "notes",
     ]
+    added = [f for f in pathway.fields.values() if f.id not in V1_FIELDS]
+    assert len(added) == 17 and all(f.source for f in added), [f.id for f in added if not f.source]
+    assert all(i.source for i in pathway.items if i.id not in V1_ITEMS)
 
 
 def test_every_seed_quote_is_verbatim(pathway) -> None:  # type: ignore[no-untyped-def]
@@ -68,20 +99,21 @@ def test_seeds_are_the_shared_documents_unchanged() -> None:
 def test_all_problems_reported_at_once_with_locations(rules_copy: Path) -> None:
     items = rules_copy / "items.yaml"
     edit(items, "- {field: diagnosis_cp, is: yes}", "- {field: diagnosis, is: yes}")
-    edit(items, "- {field: spasticity_severity, is: severe}", "- {field: spasticity_severity, is: very_severe}")
+    edit(items, "        - {field: spasticity_distribution, is: diffuse}\n        - {field: spasticity_severity, is: severe}",
+         "        - {field: spasticity_distribution, is: diffuse}\n        - {field: spasticity_severity, is: very_severe}")
     edit(items, "holds: {field: physiotherapy, is: yes}", "holds: {field: physiotherapy, lt: 3}")
-    edit(items, "    section: trial\n    title: A trial of", "    sektion: trial\n    title: A trial of")
+    edit(items, "    section: trial\n    title: Has a trial of", "    sektion: trial\n    title: Has a trial of")
     edit(items, 'quote: "Spasticity can interfere', 'quote: "Spasticity can interfer')
     assert problems(rules_copy) == [
-        "rules/itb-cp/items.yaml:11:19: unknown field 'diagnosis' (did you mean 'diagnosis_cp'?)",
-        "rules/itb-cp/items.yaml:37:44: field 'spasticity_severity' cannot take 'very_severe' (did you mean 'severe'?);"
+        "rules/itb-cp/items.yaml:15:19: unknown field 'diagnosis' (did you mean 'diagnosis_cp'?)",
+        "rules/itb-cp/items.yaml:90:44: field 'spasticity_severity' cannot take 'very_severe' (did you mean 'severe'?);"
         " allowed: mild, moderate, severe",
-        "rules/itb-cp/items.yaml:80:16: quote is not verbatim in seed 'itb-overview' (002_46f1345da9a237e1.txt):"
+        "rules/itb-cp/items.yaml:144:16: quote is not verbatim in seed 'itb-overview' (002_46f1345da9a237e1.txt):"
         ' "Spasticity can interfer with movement, daily activities, and quality of life."',
-        "rules/itb-cp/items.yaml:126:5: missing required key 'section'",
-        "rules/itb-cp/items.yaml:127:5: unknown key 'sektion' (did you mean 'section'?); allowed: id, section, title,"
+        "rules/itb-cp/items.yaml:218:5: missing required key 'section'",
+        "rules/itb-cp/items.yaml:219:5: unknown key 'sektion' (did you mean 'section'?); allowed: id, section, title,"
         " holds, applies_when, explain, citations, discussion, source",
-        "rules/itb-cp/items.yaml:168:35: operator 'lt' cannot test tristate field 'physiotherapy'; allowed: is, answered",
+        "rules/itb-cp/items.yaml:277:35: operator 'lt' cannot test tristate field 'physiotherapy'; allowed: is, answered",
     ]
 
 
@@ -112,13 +144,14 @@ def test_missing_seed_file_is_reported(rules_copy: Path) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("title: No current local or systemic infection\n    holds: {field: active_infection, is: no}\n"
-         "    explain:", "title: No current local or systemic infection\n    holds: {field: active_infection, is: no}\n"
+        ("title: Is the child free of current infection?\n    holds: {field: active_infection, is: no}\n"
+         "    explain:", "title: Is the child free of current infection?\n    holds: {field: active_infection, is: no}\n"
          "    source: x\n    explain:", None),
-        ("      - source: nice-cg145\n        reference: \"1.6.2\"\n",
-         "      - source: nice-cg154\n        reference: \"1.6.2\"\n",
+        ("      - source: nice-cg145\n        reference: \"1.6.1 (despite the use of non-invasive treatments)\"\n",
+         "      - source: nice-cg154\n        reference: \"1.6.1 (despite the use of non-invasive treatments)\"\n",
          "unknown source 'nice-cg154' (did you mean 'nice-cg145'?); known: cochrane-itb-cp, itb-overview,"
-         " nice-cg145, itb-prescribing-information"),
+         " nice-cg145, itb-prescribing-information, boster-2016-screening, saulino-2016-selection,"
+         " nhs-england-itb-policy"),
         ("holds: {field: trial_status, is: done}", "holds: {field: trial_status, is: finished}",
          "field 'trial_status' cannot take 'finished'; allowed: not_planned, planned, done"),
         ("holds: {field: trial_status, is: done}", "holds: {field: trial_status, equals: done}",
@@ -131,7 +164,7 @@ def test_missing_seed_file_is_reported(rules_copy: Path) -> None:
         ("holds: {field: trial_status, is: done}", "holds: {any: []}", "'any' takes a non-empty list of conditions"),
         ("holds: {field: trial_status, is: done}", "holds: {field: trial_status}",
          "a test of field 'trial_status' needs exactly one operator (for a choice field: is, in, answered)"),
-        ("    section: trial\n    title: A trial of", "    section: trail\n    title: A trial of",
+        ("    section: trial\n    title: Has a trial of", "    section: trail\n    title: Has a trial of",
          "item 'trial.done': unknown section 'trail' (did you mean 'trial'?)"),
         ("      - id: trial.scheduled\n        when: {field: trial_status, is: planned}",
          "      - id: trial.scheduled\n        when_status: [not_met]\n        when: {field: trial_status, is: planned}",
@@ -159,8 +192,8 @@ def test_form_mistakes(rules_copy: Path) -> None:
          "shown_when: {field: oral_tryed, is: yes}\n        options:\n          - {value: adequate_control")
     edit(form, "      - id: local_tried\n        type: tristate", "      - id: local_tried\n        type: tri-state")
     found = problems(rules_copy)
-    assert found[0] == "rules/itb-cp/form.yaml:76:29: unknown field 'oral_tryed' (did you mean 'oral_tried'?)"
-    assert found[1].startswith("rules/itb-cp/form.yaml:91:15: 'type': must be 'text', 'longtext', 'date',")
+    assert found[0] == "rules/itb-cp/form.yaml:140:29: unknown field 'oral_tryed' (did you mean 'oral_tried'?)"
+    assert found[1].startswith("rules/itb-cp/form.yaml:166:15: 'type': must be 'text', 'longtext', 'date',")
     # a broken field definition is reported once, not again at every item that uses it
     assert len(found) == 2
 
@@ -175,7 +208,7 @@ def test_rules_hash_changes_with_rules_not_with_examples(rules_copy: Path) -> No
     before = rules_sha256(rules_copy)
     (rules_copy / "examples" / "extra.yaml").write_text("cases: []\n", encoding="utf-8")
     assert rules_sha256(rules_copy) == before
-    edit(rules_copy / "items.yaml", "title: Spasticity is diffuse or severe", "title: Spasticity is severe or diffuse")
+    edit(rules_copy / "items.yaml", "title: Is the spasticity diffuse or severe?", "title: Is the spasticity severe or diffuse?")
     assert rules_sha256(rules_copy) != before
 
 
@@ -188,7 +221,7 @@ def test_a_pathway_loaded_without_its_examples_is_the_same_pathway(rules_copy: P
     lean = load_pathway(rules_copy, examples=False)
     assert lean.cases == () and len(whole.cases) > 80
     assert (lean.rules_sha256, lean.items, lean.form) == (whole.rules_sha256, whole.items, whole.form)
-    edit(rules_copy / "items.yaml", "title: Spasticity is diffuse or severe", "title: 12")
+    edit(rules_copy / "items.yaml", "title: Is the spasticity diffuse or severe?", "title: 12")
     with pytest.raises(RulesError):
         load_pathway(rules_copy, examples=False)
 
@@ -198,5 +231,5 @@ def test_a_seeds_folder_without_a_manifest_is_reported_at_the_seeds_key(rules_co
     edit(rules_copy / "pathway.yaml", "seeds: ../../seeds", "seeds: ../..")
     found = problems(rules_copy)
     seeds_folder = rules_copy.parent.parent.resolve()
-    assert f"rules/itb-cp/pathway.yaml:15:8: 'seeds': no seed manifest (manifest.yaml) in {seeds_folder}" in found
+    assert f"rules/itb-cp/pathway.yaml:19:8: 'seeds': no seed manifest (manifest.yaml) in {seeds_folder}" in found
     assert all(re.match(r"[^:]+:[0-9]+:[0-9]+: ", p) for p in found), found   # every one located

@@ -70,8 +70,17 @@ def test_the_header_is_redcaps_18_columns_in_order() -> None:
         "Question Number (surveys only),Matrix Group Name,Matrix Ranking?,Field Annotation")
 
 
+CONTRACT_CODES = ("max_tolerated_or_recommended",)
+"""Choice codes of checklist-v2's public contract that contain a decision word but state none: the oral dose
+reached (its label reads "the maximum dose advised"). Only these exact codes are set aside."""
+
+
 def test_no_decision_wording() -> None:
-    assert not DECISION_WORDS.findall(data_dictionary(PATHWAY))
+    text = data_dictionary(PATHWAY)
+    for code in CONTRACT_CODES:
+        assert f"{code}, " in text
+        text = text.replace(f"{code}, ", ", ")
+    assert not DECISION_WORDS.findall(text)
 
 
 def test_one_row_per_field_in_form_order_with_the_record_id_first() -> None:
@@ -102,20 +111,25 @@ def test_rows_map_the_fields_as_documented() -> None:
         "", "", "", "", "", "[oral_tried] = 'yes'", "", "", "", "", "", ""]
     impact = row["functional_impact"]
     assert (impact["Field Type"], impact["Field Annotation"]) == ("checkbox", "@NONEOFTHEABOVE=none")
-    assert choices(impact) == ["movement", "daily_activities", "quality_of_life", "comfort_pain", "ease_of_care",
-                               "posture", "none"]
+    assert choices(impact) == ["movement", "daily_activities", "quality_of_life", "comfort_pain", "pain",
+                               "ease_of_care", "posture", "none"]
     assert (row["notes"]["Field Type"], row["notes"]["Field Annotation"]) == ("notes", "@CHARLIMIT=4000")
 
 
 def test_branching_logic_of_every_dependent_field() -> None:
     logic = {r["Variable / Field Name"]: r["Branching Logic (Show field only if...)"] for r in rows()}
     assert {k: v for k, v in logic.items() if v} == {
+        "oral_agents": "[oral_tried] = 'yes'",
         "oral_outcome": "[oral_tried] = 'yes'",
+        "oral_dose_optimised": "[oral_tried] = 'yes'",
         "oral_side_effects": "[oral_tried] = 'yes'",
         "local_agents": "[local_tried] = 'yes'",
         "local_outcome": "[local_tried] = 'yes'",
         "trial_method": "[trial_status] = 'done'",
+        "trial_dose_mcg": "[trial_status] = 'done'",
         "trial_response": "[trial_status] = 'done'",
+        "trial_measures": "[trial_status] = 'done'",
+        "trial_adverse_effects": "[trial_status] = 'done'",
     }
 
 
@@ -249,7 +263,7 @@ def test_export_redcap_writes_the_same_bytes_every_time(runner: Run, tmp_path: P
     assert first.out.endswith("@CHARLIMIT=4000\n") and "\r" not in first.out
     out = tmp_path / "dictionary.csv"
     r = runner("export", "redcap", "-o", str(out), "--rules", str(RULES))
-    assert (r.code, r.out, r.err) == (0, "", f"wrote {out}: REDCap data dictionary, 30 fields\n")
+    assert (r.code, r.out, r.err) == (0, "", f"wrote {out}: REDCap data dictionary, 47 fields\n")
     assert out.read_bytes() == first.out.encode("utf-8")
 
 

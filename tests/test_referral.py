@@ -43,10 +43,10 @@ def test_yaml_bare_words_and_unknowns_normalise(pathway: Pathway) -> None:
          " allowed: mild, moderate, severe (or unknown)"),
         ("referral_id: R-1\nfunctional_impact: [movement, walking]\n",
          "r.yaml:2:31: field 'functional_impact': 'walking' is not an allowed value; allowed: a list of movement,"
-         " daily_activities, quality_of_life, comfort_pain, ease_of_care, posture, none"),
+         " daily_activities, quality_of_life, comfort_pain, pain, ease_of_care, posture, none"),
         ("referral_id: R-1\nfunctional_impact: [movement, none]\n",
          "r.yaml:2:20: field 'functional_impact': 'none' cannot be combined with other values; allowed: a list of"
-         " movement, daily_activities, quality_of_life, comfort_pain, ease_of_care, posture, none"),
+         " movement, daily_activities, quality_of_life, comfort_pain, pain, ease_of_care, posture, none"),
         ("referral_id: R-1\nage_years: 30\n",
          "r.yaml:2:12: field 'age_years': 30 is out of range; allowed: a number from 0 to 25 years"),
         ("referral_id: R-1\nage_years: nine\n",
