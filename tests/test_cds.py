@@ -278,23 +278,25 @@ def test_the_example_referral_gets_one_informational_card(client: TestClient, pa
     card = only_card(r)
     assert set(card) == {"summary", "indicator", "detail", "source"}  # no uuid, suggestions, links, overrides
     assert card["indicator"] == "info"
-    assert card["summary"] == "ITB pathway checklist: 14 of 16 applicable items documented"
+    assert card["summary"] == "ITB pathway checklist: 17 of 22 applicable items documented; 3 points to discuss."
     assert len(card["summary"]) < 140
     assert card["source"] == {
         "label": "Intrathecal baclofen (ITB) pump therapy for a child with cerebral palsy: referral checklist, "
-                 "version 1.0.0",
+                 "version 2.0.0",
         "url": "http://testserver/",
     }
     detail = card["detail"]
-    assert detail.startswith("Referral **R-001**: 14 of 16 applicable items documented (met 11, not met 3, missing 2,"
-                             " not applicable 1). This measures what the referral documents; it is not a score or a"
-                             " decision.\n\n**Not yet documented (2)**\n\n"
-                             "- Orthotic use has been reviewed or is planned (`therapy.orthotics`)\n"
-                             "- The family has been told what the evidence shows and its limits"
-                             " (`expectations.evidence_discussed`)\n\n"
-                             "**Points the team may wish to discuss (3)**\n\n"
-                             "- The oral dose is documented as limited by sedation, the known limit of oral baclofen."
-                             " (`prior.less_invasive_inadequate`)\n")
+    assert detail.startswith("Referral **R-001**: 17 of 22 applicable items documented; 3 points to discuss. This"
+                             " counts what the referral documents, not anything about the child: it is not a score,"
+                             " and the answers are not added up.\n\n"
+                             "Age: 9 years · GMFCS level: IV: self-mobility with limitations; may use powered mobility"
+                             " · Type of raised tone: Spastic · Referral date: 2026-10-14\n\n"
+                             "**Not yet documented (5)**\n\n"
+                             "- Has orthotic use been reviewed or planned? (`therapy.orthotics`)\n"
+                             "- Is a measure of the outcome planned? (`therapy.outcome_measure`)\n")
+    assert ("**Points the team may wish to discuss (3)**\n\n- Sedation is documented as a side effect; the Cochrane"
+            " summary notes that oral baclofen's dose is limited by sedation. (`prior.less_invasive_inadequate`)\n"
+            in detail)
     assert "- The trial is scheduled but not yet done; its result is not yet available to the team. (`trial.done`)\n" in detail
     assert f"rules `sha256:{pathway.rules_sha256[:12]}`, generated 2026-12-03T09:00:00Z." in detail
     assert detail.endswith(f"\n\n> **{pathway.disclaimer}**\n")
@@ -307,9 +309,9 @@ def test_the_card_counts_are_pathway_check_json(client: TestClient, pathway: Pat
     report = json.loads(cli.out)
     card = only_card(client.post(URL, json=call(form(pathway))))
     s = report["summary"]
-    assert card["summary"] == f"ITB pathway checklist: {s['documented']} of {s['applicable']} applicable items documented"
-    assert (f"{s['documented']} of {s['applicable']} applicable items documented (met {s['met']}, not met "
-            f"{s['not_met']}, missing {s['missing']}, not applicable {s['not_applicable']})") in card["detail"]
+    assert card["summary"] == f"ITB pathway checklist: {s['text']}"
+    assert s["text"].startswith(f"{s['documented']} of {s['applicable']} applicable items documented; ")
+    assert card["detail"].startswith(f"Referral **R-001**: {s['text']} {s['note']}\n")
     missing = [i["title"] for i in report["items"] if i["status"] == "missing"]
     listed = card["detail"].split("**Not yet documented")[1].split("**Points")[0]
     assert [line[2:].rsplit(" (`", 1)[0] for line in listed.splitlines() if line.startswith("- ")] == missing
@@ -326,7 +328,8 @@ def test_every_example_case_gets_a_card_agreeing_with_check_and_no_decision_word
         report = check(pathway, referral_values(pathway, Located(case.file, case.referral)), at=FIXED)
         card = only_card(client.post(URL, json=call(form(pathway, case.referral))))
         s = report.summary
-        assert card["summary"] == f"ITB pathway checklist: {s.documented} of {s.applicable} applicable items documented"
+        assert card["summary"] == f"ITB pathway checklist: {s.text}"
+        assert s.text.startswith(f"{s.documented} of {s.applicable} applicable items documented; ")
         assert len(card["summary"]) < 140
         assert f"**Not yet documented ({s.missing})**" in card["detail"], case.name
         assert f"**Points the team may wish to discuss ({len(report.discussion)})**" in card["detail"], case.name
@@ -340,7 +343,7 @@ def test_nothing_missing_and_nothing_to_discuss_are_said_in_words(client: TestCl
     detail = only_card(client.post(URL, json=call(form(pathway, case.referral))))["detail"]
     assert "**Not yet documented (0)**\n\nEvery applicable item is documented.\n" in detail
     blank = only_card(client.post(URL, json=call(form(pathway, {"referral_id": "R-BLANK"}))))
-    assert blank["summary"] == "ITB pathway checklist: 0 of 17 applicable items documented"
+    assert blank["summary"] == "ITB pathway checklist: 0 of 24 applicable items documented; no points to discuss."
     assert "**Points the team may wish to discuss (0)**\n\nNo discussion points were raised" in blank["detail"]
 
 
@@ -462,7 +465,7 @@ def test_an_invalid_questionnaire_response_is_422_with_located_problems(client: 
 def test_a_form_that_says_nothing_still_gets_the_counts_but_needs_its_referral_id(client: TestClient) -> None:
     empty = {"resourceType": "QuestionnaireResponse", "status": "in-progress", "identifier": {"value": "R-9"}}
     card = only_card(client.post(URL, json=call(empty)))
-    assert card["summary"] == "ITB pathway checklist: 0 of 17 applicable items documented"
+    assert card["summary"] == "ITB pathway checklist: 0 of 24 applicable items documented; no points to discuss."
     r = client.post(URL, json=call({k: v for k, v in empty.items() if k != "identifier"}))
     assert r.status_code == 422  # as `pathway check` refuses it: a report always names its referral
     assert [p["field"] for p in r.json()["problems"]] == ["referral_id"]

@@ -122,7 +122,7 @@ def test_packet_is_made_in_one_command(made: Made) -> None:
         "referrals/b-broken.yaml:2:22: field 'spasticity_severity': 'very severe' is not an allowed value;"
         " allowed: mild, moderate, severe (or unknown)\n"
         "referrals/b-broken.yaml:3:12: field 'age_years': 40 is out of range; allowed: a number from 0 to 25 years\n"
-        "wrote packet.pdf (pdf, 18 pages): 4 referrals included, 2 not included (listed on the cover)\n"
+        "wrote packet.pdf (pdf, 22 pages): 4 referrals included, 2 not included (listed on the cover)\n"
     )
     assert made.pdf.read_bytes().startswith(b"%PDF-")
     assert not list(made.pdf.parent.glob(".*.part"))
@@ -132,16 +132,20 @@ def test_cover_rows_least_complete_first(made: Made) -> None:
     cover = made.flat[0]
     f = "referrals"
     assert "ITB referrals: MDT meeting Meeting date Thursday 3 December 2026 (2026-12-03)" in cover
-    assert "Version itb-cp version 1.0.0 (checklist-v1)" in cover
+    assert "Version itb-cp version 2.0.0 (checklist-v2)" in cover
     assert "Referrals 4 included; 2 not included (listed below)" in cover
-    header = "# Referral Met Not met Missing Not applicable Completeness Discussion points Page"
-    rows = [  # number, id, source, met, not met, missing, n/a, completeness, documented, discussion points, page
-        f"1 R-002 {f}/d-R-002.yaml 4 0 13 0 24% 4 of 17 0 2",
-        f"2 R-001 {f}/c-R-001.yaml 11 3 2 1 88% 14 of 16 3 6",  # ties with R-004: by referral id
-        f"3 R-004 {f}/a-agenda.jsonl:1 11 3 2 1 88% 14 of 16 3 10",
-        f"4 R-003 {f}/e-R-003.json 17 0 0 0 100% 17 of 17 2 14",
+    # no yes or no columns: the case profile, what is documented and the points to discuss
+    header = "# Referral Case profile Documented Points to discuss Page"
+    profile = ("Age: 9 years GMFCS level: IV: self-mobility with limitations; may use powered mobility"
+               " Type of raised tone: Spastic Referral date: 2026-10-14")
+    rows = [  # number, id, source, profile, documented, completeness, discussion points, page
+        f"1 R-002 {f}/d-R-002.yaml {profile} 7 of 24 29% 0 2",
+        f"2 R-001 {f}/c-R-001.yaml {profile} 17 of 22 77% 3 7",  # ties with R-004: by referral id
+        f"3 R-004 {f}/a- agenda.jsonl:1 {profile} 17 of 22 77% 3 12",
+        f"4 R-003 {f}/e-R-003.json {profile} 20 of 24 83% 6 17",
     ]
     assert header + " " + " ".join(rows) + " Not included in this packet (2)" in cover
+    assert "Met" not in cover and "Not met" not in cover
 
 
 def test_not_included_rows_give_the_reason(made: Made) -> None:
@@ -158,10 +162,11 @@ def test_not_included_rows_give_the_reason(made: Made) -> None:
 def test_one_section_per_child_each_starting_a_page(made: Made) -> None:
     starts = {i + 1: page.split("\n", 1)[0] for i, page in enumerate(made.pages)
               if page.startswith("Referral ")}
-    assert starts == {2: "Referral R-002", 6: "Referral R-001", 10: "Referral R-004", 14: "Referral R-003"}
+    assert starts == {2: "Referral R-002", 7: "Referral R-001", 12: "Referral R-004", 17: "Referral R-003"}
     for section, (number, heading) in enumerate(starts.items(), start=1):
         rid = heading.removeprefix("Referral ")
-        assert made.flat[number - 1].startswith(f"Referral {rid} Referral {rid} Source ")
+        assert made.flat[number - 1].startswith(f"Referral {rid} Age 9 years GMFCS level IV")   # the case profile
+        assert f"Referral {rid} Source " in made.flat[number - 1]
         following = made.flat[number - 1: min([n for n in starts if n > number] + [len(made.pages)]) - 1]
         for page in following:  # the running footer names the child and section on every page of it
             assert f"Referral {rid} Section {section} of 4 This checklist is a discussion aid" in page
@@ -172,18 +177,20 @@ def test_one_section_per_child_each_starting_a_page(made: Made) -> None:
 
 
 def test_discussion_points_come_before_the_checklist(made: Made) -> None:
-    page = made.flat[5]
+    page = made.flat[6]
     assert page.index("Points the team may wish to discuss") < page.index("Population")
-    for point in ("The oral dose is documented as limited by sedation",
+    for point in ("Sedation is documented as a side effect; the Cochrane summary notes that oral baclofen's dose is"
+                  " limited by sedation.",
                   "The trial is scheduled but not yet done",
                   "The risk of catheter malfunction is not yet documented as discussed."):
         assert point in page
-    assert page.index("Summary ✔ Met: 11 ✘ Not met: 3 ? Missing: 2 – Not applicable: 1") < page.index("Points")
+    assert page.index("Summary 17 of 22 applicable items documented; 3 points to discuss. This counts what the"
+                      " referral documents, not anything about the child") < page.index("Points")
 
 
 def test_disclaimer_and_page_number_on_every_page(made: Made, pathway: Pathway) -> None:
     total = len(made.pages)
-    assert total == 18
+    assert total == 22
     for number, page in enumerate(made.flat, start=1):
         assert page.count(disclaimer(pathway)) >= 2, f"page {number}: disclaimer at top and bottom"
         assert page.endswith(f"Page {number} of {total}"), number

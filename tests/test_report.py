@@ -44,10 +44,21 @@ def test_json_matches_contract_and_schema(example: Report) -> None:
     assert re.fullmatch(r"[0-9a-f]{64}", data["pathway"]["rules_sha256"])
     assert data["referral_id"] == "R-001"
     assert data["generated_at"] == "2026-12-03T09:00:00Z"
+    assert data["format"] == "itb-pathway-report/2"
+    # the JSON keeps the status counts for machines, with their v1 meaning; people read the sentence
     assert {k: data["summary"][k] for k in ("met", "not_met", "missing", "not_applicable")} == \
-        {"met": 11, "not_met": 3, "missing": 2, "not_applicable": 1}
-    assert data["summary"]["completeness"] == round(14 / 16, 4)
-    assert len(data["items"]) == 17
+        {"met": 14, "not_met": 3, "missing": 5, "not_applicable": 2}
+    assert data["summary"]["completeness"] == round(17 / 22, 4)
+    assert data["summary"]["discussion_points"] == len(data["discussion"]) == 3
+    assert data["summary"]["text"] == "17 of 22 applicable items documented; 3 points to discuss."
+    assert data["status_words"] == {"met": {"label": "Yes", "icon": "●"}, "not_met": {"label": "No", "icon": "○"},
+                                    "missing": {"label": "Not documented", "icon": "?"},
+                                    "not_applicable": {"label": "Not applicable", "icon": "–"}}
+    assert [(a["field"], a["value"]) for a in data["profile"]] == [
+        ("age_years", "9 years"), ("gmfcs_level", "IV: self-mobility with limitations; may use powered mobility"),
+        ("tone_type", "Spastic"), ("referral_date", "2026-10-14")]
+    assert {i["status_label"] for i in data["items"]} <= {"Yes", "No", "Not documented", "Not applicable"}
+    assert len(data["items"]) == 24
     first = data["items"][0]
     assert set(first) >= {"id", "section", "title", "status", "explanation", "discussion", "citations"}
     for item in data["items"]:

@@ -231,7 +231,8 @@ def test_an_error_keeps_everything_typed(client: TestClient) -> None:
     assert ('<p class="field-error" id="err-age_years">&#39;abc&#39; is not a number; allowed: a number from 0 to 25'
             ' years</p>') in page
     assert ('id="err-risks_discussed">&#39;none&#39; cannot be combined with other values; allowed: a list of infection,'
-            ' catheter_malfunction, pump_failure, withdrawal, none</p>') in page
+            ' catheter_malfunction, pump_failure, withdrawal, overdose, csf_leak_headache, loss_of_useful_tone,'
+            ' lifelong_refills_and_replacement, none</p>') in page
     assert 'id="err-referral_date">&#39;2026-02-30&#39; is not an allowed value; allowed: an ISO 8601 date' in page
     assert '<h2>4 problems need correcting</h2>' in page
     assert '<li><a href="#f-age_years">Age: &#39;abc&#39; is not a number' in page
@@ -281,7 +282,7 @@ def test_preview_answers_json_for_the_live_checklist(client: TestClient) -> None
                               .replace("&#39;", "'")}
     assert 'data-item="trial.response" data-status="not_met"' in body["panel"]
     assert "1 answer is left out of this checklist until corrected" in body["panel"]
-    assert body["summary"].startswith("Met 1, not met 1, missing 15, not applicable 0;")
+    assert body["summary"] == "2 of 24 applicable items documented; 1 point to discuss."
 
 
 # -- open a saved referral ---------------------------------------------------------

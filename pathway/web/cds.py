@@ -416,9 +416,9 @@ def values_of(site: Site, text: str, data: Any, found: tuple[dict[str, Any], Pat
 # -- the card -----------------------------------------------------------------------------------------
 
 def summary_text(report: Report) -> str:
-    """The report's completeness in one sentence: documented of applicable items, as every report says it."""
-    s = report.summary
-    return f"{CARD_NAME}: {s.documented} of {s.applicable} applicable items documented"
+    """The report's summary sentence, as every report says it (the pathway's words), within the card's 140 characters."""
+    text = f"{CARD_NAME}: {report.summary.text}"
+    return text if len(text) < 140 else text[:138].rstrip() + "…"
 
 
 def card_for(report: Report, home: str) -> Card:
