@@ -165,6 +165,8 @@ class ItemSpec(_Spec):
     citations: list[CitationSpec] = Field(min_length=1)
     discussion: list[DiscussionSpec] = []
     source: str | None = Field(None, description="where an item not in checklist-v1 comes from")
+    shows: list[Id] = Field([], description="fields whose answers are shown with the item for context; "
+                                           "they do not decide its status")
 
 
 class ItemsSpec(_Spec):
@@ -254,6 +256,8 @@ class Item:
     citations: tuple[Citation, ...]
     discussion: tuple[DiscussionPoint, ...]
     source: str | None = None
+    shows: tuple[str, ...] = ()
+    """Fields shown with the item for context (its own conditions' fields are shown anyway)."""
 
 
 @dataclass(frozen=True)

@@ -320,9 +320,13 @@ class _Loader:
                     d.id, " ".join(d.text.split()), when, tuple(d.when_status or ()),
                     self.citations(d.citations, doc, dat + ("citations",), seeds, sources),
                 ))
+            for k, name in enumerate(it.shows):
+                if name not in fields and name not in self.field_shapes:
+                    self.problems.append(doc.at(at + ("shows", k),
+                                                f"item '{it.id}': unknown field '{name}'{did_you_mean(name, fields)}"))
             if holds is not None:
                 out.append(Item(it.id, it.section, it.title, holds, applies, {str(k): v for k, v in it.explain.items()},
-                                citations, tuple(points), it.source))
+                                citations, tuple(points), it.source, tuple(it.shows)))
         self.problems.extend(parser.problems)
         return tuple(out)
 

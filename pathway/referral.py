@@ -56,6 +56,14 @@ def _choice(value: Any) -> Any:
     return str(value).strip()
 
 
+def _yes_no_choice(value: Any) -> Any:
+    """A choice that offers yes and no (e.g. yes / partly / no): a bare YAML `no` is read as false, so
+    true and false are its yes and no, as for a tri-state."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return _choice(value)
+
+
 def _multi(value: Any) -> Any:
     if _blank(value):
         return None
@@ -122,7 +130,8 @@ def _annotation(field: FormField) -> Any:
     if field.type == "tristate":
         return Annotated[Optional[Literal["yes", "no"]], BeforeValidator(_tristate)]
     if field.type == "choice":
-        return Annotated[Optional[Literal[field.values]], BeforeValidator(_choice)]
+        reader = _yes_no_choice if {"yes", "no"} <= set(field.values) else _choice
+        return Annotated[Optional[Literal[field.values]], BeforeValidator(reader)]
     if field.type == "multichoice":
         return Annotated[
             Optional[list[Literal[field.values]]],  # type: ignore[name-defined]

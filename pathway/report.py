@@ -94,7 +94,9 @@ class ItemOut:
     status: Literal["met", "not_met", "missing", "not_applicable"]
     status_label: str
     explanation: str
-    answers: list[Answer]
+    answers: Annotated[list[Answer], Field(description="the answers the item's status depends on")]
+    context: Annotated[list[Answer], Field(description="other answers recorded with the item, for context; "
+                                                       "they do not decide its status")]
     discussion: list[str]
     discussion_ids: list[str]
     citations: list[CitationOut]
@@ -144,6 +146,8 @@ class Report:
     discussion: Annotated[list[DiscussionOut], Field(description="every item's discussion points, gathered for the MDT")]
     evidence_introduction: str
     evidence: list[EvidenceOut]
+    other_answers: Annotated[list[Answer], Field(
+        description="answers given that no item, nor the case profile, shows: so that the report shows every answer")]
     notes: str | None = None
 
     def items_in(self, section_id: str) -> list[ItemOut]:
@@ -189,6 +193,7 @@ class _ItemLayout:
     """What a report needs of an item that does not depend on the referral."""
 
     fields: tuple[FormField, ...]
+    context: tuple[FormField, ...]
     section_title: str
     citations: tuple[CitationOut, ...]
     point_citations: dict[str, tuple[CitationOut, ...]]
@@ -203,8 +208,13 @@ def _layout(pathway: Pathway) -> dict[str, _ItemLayout]:
         for cond in (item.applies_when, item.holds):
             if cond is not None:
                 names.extend(n for n in C.fields_of(cond) if n not in names)
+        extra: list[str] = []
+        for name in [*(n for d in item.discussion if d.when is not None for n in C.fields_of(d.when)), *item.shows]:
+            if name not in names and name not in extra:
+                extra.append(name)
         out[item.id] = _ItemLayout(
             fields=tuple(pathway.fields[n] for n in names),
+            context=tuple(pathway.fields[n] for n in extra),
             section_title=titles[item.section],
             citations=tuple(_citation(c) for c in item.citations),
             point_citations={
@@ -221,6 +231,19 @@ def _answer(field: FormField, values: Mapping[str, Any]) -> Answer:
 
 def _answers(layout: _ItemLayout, values: Mapping[str, Any]) -> list[Answer]:
     return [_answer(field, values) for field in layout.fields]
+
+
+def _given(fields: tuple[FormField, ...], values: Mapping[str, Any]) -> list[Answer]:
+    return [_answer(f, values) for f in fields if values.get(f.id) is not None]
+
+
+@lru_cache(maxsize=16)
+def _unshown(pathway: Pathway) -> tuple[FormField, ...]:
+    """Fields that neither an item nor the case profile shows (the referral id and notes have their own place)."""
+    shown = {"referral_id", "notes", *pathway.profile}
+    for layout in _layout(pathway).values():
+        shown.update(f.id for f in (*layout.fields, *layout.context))
+    return tuple(f for f in pathway.fields.values() if f.id not in shown and f.type != "longtext")
 
 
 def _explanation(pathway: Pathway, result: ItemResult, answers: list[Answer]) -> str:
@@ -274,6 +297,7 @@ def build_report(pathway: Pathway, findings: Findings, generated_at: dt.datetime
             status_label=pathway.status_words[result.status].label,
             explanation=_explanation(pathway, result, answers),
             answers=answers,
+            context=_given(layout.context, findings.values),
             discussion=[d.text for d in result.discussion],
             discussion_ids=[d.id for d in result.discussion],
             citations=citations,
@@ -305,6 +329,7 @@ def build_report(pathway: Pathway, findings: Findings, generated_at: dt.datetime
         discussion=gathered,
         evidence_introduction=pathway.evidence_introduction,
         evidence=_evidence(pathway),
+        other_answers=_given(_unshown(pathway), findings.values),
         notes=str(notes) if notes else None,
     )
 

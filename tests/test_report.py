@@ -160,3 +160,56 @@ def test_reports_built_without_revalidation_are_valid_models(pathway: Pathway) -
         report = check(pathway, values, at=AT)
         assert REPORT_ADAPTER.validate_python(REPORT_ADAPTER.dump_python(report)) == report
         jsonschema.validate(json.loads(report.to_json()), json.loads(schema_path().read_text(encoding="utf-8")))
+
+
+# -- the report shows what was answered ---------------------------------------------------------------
+
+def test_every_answer_given_is_shown_somewhere_in_the_report(pathway: Pathway) -> None:
+    """Each documented answer is in the case profile, with an item (deciding it, or as context), or under
+    'Other answers'; none is collected and then dropped from what the team reads."""
+    from pathway.yamlsrc import Located
+
+    for case in pathway.cases:
+        values = referral_values(pathway, Located(case.file, case.referral))
+        data = json.loads(check(pathway, values, at=AT).to_json())
+        shown = {a["field"] for a in data["profile"] + data["other_answers"] if a["documented"]}
+        for item in data["items"]:
+            shown |= {a["field"] for a in item["answers"] + item["context"] if a["documented"]}
+        given = {name for name, value in values.items() if value is not None} - {"referral_id", "notes"}
+        assert given <= shown, (case.name, sorted(given - shown))
+
+
+def test_the_dystonic_example_shows_its_trial_goals_risks_and_family(pathway: Pathway) -> None:
+    """checklist-v2's 'done when': the tone type, the trial's method, dose, measures and adverse effects, the goals
+    and how they will be measured, the risks and family factors, each where the team looks for it."""
+    report = check(pathway, referral_values(pathway, read_document(EXAMPLE.parent / "referral-R-006.yaml")), at=AT)
+    text = " ".join(render(report, "md").split())
+    for shown in ("Type of raised tone: Dystonic", "Trial method: Temporary catheter", "Test dose: 100 mcg",
+                  "How the response was measured: The goals set before the trial, Video",
+                  "Adverse effects during the trial: Nausea or vomiting, Urinary retention",
+                  "What the goals are about: Comfort", "Getting to refill appointments: Refills available locally",
+                  "The child can tell someone how they feel: No"):
+        assert shown in text, shown
+    assert [a.value for a in report.profile] == ["11 years", "V: transported in a manual wheelchair", "Dystonic",
+                                                 "2026-11-18"]
+    assert report.summary.text == "22 of 24 applicable items documented; 4 points to discuss."
+    assert {i.id for i in report.items if i.status == "missing"} == {"family.carers_informed",
+                                                                     "expectations.evidence_discussed"}
+    assert [d.id for d in report.discussion] == ["indication.dystonia", "prior.oral_sedation", "safety.ci_gastrostomy",
+                                                 "family.communication"]
+    for d in report.discussion:   # every point names its source with the item it belongs to
+        assert next(i for i in report.items if i.id == d.item).citations
+
+
+def test_an_item_that_shows_an_unknown_field_is_a_load_error(rules_copy: Path) -> None:
+    from pathway.errors import RulesError
+    from pathway.loader import load_pathway
+
+    from .conftest import edit
+
+    edit(rules_copy / "items.yaml", "shows: [trial_method, trial_dose_mcg]", "shows: [trial_method, trial_dose]")
+    with pytest.raises(RulesError) as info:
+        load_pathway(rules_copy)
+    [problem] = info.value.problems
+    assert problem.message == "item 'trial.done': unknown field 'trial_dose' (did you mean 'trial_dose_mcg'?)"
+    assert str(problem).startswith(f"{rules_copy / 'items.yaml'}:")
