@@ -33,6 +33,19 @@ def test_yaml_bare_words_and_unknowns_normalise(pathway: Pathway) -> None:
     assert values["trial_status"] is None  # absent is unknown
 
 
+def test_a_choice_offering_yes_and_no_reads_yaml_booleans_as_them(pathway: Pathway) -> None:
+    """`communicates_symptoms: no` is what a person types; YAML 1.1 makes it false. Only a choice that offers
+    both yes and no reads it so: any other choice still refuses true and false."""
+    values, problems = check(pathway, "referral_id: R-1\ncommunicates_symptoms: no\n")
+    assert problems == [] and values is not None and values["communicates_symptoms"] == "no"
+    values, _ = check(pathway, "referral_id: R-1\ncommunicates_symptoms: yes\n")
+    assert values is not None and values["communicates_symptoms"] == "yes"
+    values, problems = check(pathway, "referral_id: R-1\ntravel_to_centre: no\n")
+    assert values is None
+    assert problems == ["r.yaml:2:19: field 'travel_to_centre': False is not an allowed value;"
+                        " allowed: local_refills_available, manageable, difficult (or unknown)"]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
