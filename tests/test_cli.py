@@ -78,7 +78,7 @@ def test_missing_file(runner: Run) -> None:
 
 def test_broken_rules_exit_3_from_every_command(runner: Run, rules_copy: Path, tmp_path: Path) -> None:
     edit(rules_copy / "items.yaml", "holds: {field: trial_status, is: done}", "holds: {field: trial_state, is: done}")
-    message = f"{rules_copy}/items.yaml:221:20: unknown field 'trial_state' (did you mean 'trial_status'?)"
+    message = f"{rules_copy}/items.yaml:224:20: unknown field 'trial_state' (did you mean 'trial_status'?)"
     for args in (["check", str(EXAMPLE), "--rules", str(rules_copy)], ["form", "--rules", str(rules_copy)]):
         r = runner(*args)
         assert r.code == 3

@@ -106,14 +106,14 @@ def test_all_problems_reported_at_once_with_locations(rules_copy: Path) -> None:
     edit(items, 'quote: "Spasticity can interfere', 'quote: "Spasticity can interfer')
     assert problems(rules_copy) == [
         "rules/itb-cp/items.yaml:15:19: unknown field 'diagnosis' (did you mean 'diagnosis_cp'?)",
-        "rules/itb-cp/items.yaml:90:44: field 'spasticity_severity' cannot take 'very_severe' (did you mean 'severe'?);"
+        "rules/itb-cp/items.yaml:91:44: field 'spasticity_severity' cannot take 'very_severe' (did you mean 'severe'?);"
         " allowed: mild, moderate, severe",
-        "rules/itb-cp/items.yaml:144:16: quote is not verbatim in seed 'itb-overview' (002_46f1345da9a237e1.txt):"
+        "rules/itb-cp/items.yaml:145:16: quote is not verbatim in seed 'itb-overview' (002_46f1345da9a237e1.txt):"
         ' "Spasticity can interfer with movement, daily activities, and quality of life."',
-        "rules/itb-cp/items.yaml:218:5: missing required key 'section'",
-        "rules/itb-cp/items.yaml:219:5: unknown key 'sektion' (did you mean 'section'?); allowed: id, section, title,"
-        " holds, applies_when, explain, citations, discussion, source",
-        "rules/itb-cp/items.yaml:277:35: operator 'lt' cannot test tristate field 'physiotherapy'; allowed: is, answered",
+        "rules/itb-cp/items.yaml:220:5: missing required key 'section'",
+        "rules/itb-cp/items.yaml:221:5: unknown key 'sektion' (did you mean 'section'?); allowed: id, section, title,"
+        " holds, applies_when, explain, citations, discussion, source, shows",
+        "rules/itb-cp/items.yaml:281:35: operator 'lt' cannot test tristate field 'physiotherapy'; allowed: is, answered",
     ]
 
 
