@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import synth  # noqa: E402
+from machine import header  # noqa: E402
 
 from pathway.loader import load_pathway  # noqa: E402
 from pathway.resources import default_pathway_dir  # noqa: E402
@@ -158,6 +159,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "pathway-bench-audit")
     parser.add_argument("--rejects", action="store_true", help="also time --rejects FILE (every reason worded)")
     args = parser.parse_args()
+    print(header())
     args.work.mkdir(parents=True, exist_ok=True)
     env = _installed_like(args.work)
     fields = ",".join(load_pathway(default_pathway_dir()).fields)

@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synth import referrals  # noqa: E402
+from machine import header  # noqa: E402
 
 from pathway.backends import get_evaluator  # noqa: E402
 from pathway.engine import evaluate  # noqa: E402
@@ -60,6 +61,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--durable-n", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args(argv)
+    print(header())
 
     pathway = load_pathway(default_pathway_dir())
     fields = tuple(pathway.fields.values())

@@ -26,6 +26,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from serving import HOST, ROOT, start_server, stop_server  # noqa: E402
+from machine import header  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "referral-R-001.yaml"
 
@@ -102,6 +103,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="pathway serve --workers (default 1)")
     parser.add_argument("--load-procs", type=int, default=1, help="load generator processes (default 1)")
     args = parser.parse_args()
+    print(header())
     if not 0 < args.seconds <= 120:
         raise SystemExit("--seconds must be from 0 to 120")
     body = referral_json()

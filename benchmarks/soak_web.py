@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import synth  # noqa: E402
+from machine import header  # noqa: E402
 from serving import start_server, stop_server  # noqa: E402
 
 from pathway.loader import load_pathway  # noqa: E402
@@ -312,6 +313,7 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=900, help="time limit of the load (default 900)")
     parser.add_argument("--max-growth-mib", type=float, default=10, help="allowed RSS growth after 20%% (default 10)")
     args = parser.parse_args()
+    print(header())
     if not 0 < args.requests <= 10_000_000 or not 0 < args.max_seconds <= 3600:
         raise SystemExit("--requests must be from 1 to 10,000,000 and --max-seconds from 1 to 3600")
     config = Soak(requests=args.requests, clients=args.clients, procs=args.procs, engine=args.engine,
