@@ -7,8 +7,6 @@ CLI's HTML byte for byte; the API's JSON report is the CLI's JSON byte for byte.
 from __future__ import annotations
 
 import inspect
-import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +17,18 @@ from fastapi.staticfiles import StaticFiles
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .. import __version__
-from ..errors import CrossCheckMismatch, InputError, Problem
+from ..errors import CrossCheckMismatch, InputError
 from ..loader import load_pathway
 from ..render import render
 from ..report import Report
 from ..resources import default_pathway_dir
-from ..service import now, referral_values
-from ..yamlsrc import DuplicateKey, Located, LoadFailure, duplicate_problem, load_json, load_text, parse_json
+from ..service import now
+from ..yamlsrc import LoadFailure, load_text
 from .api import (DetailOut, PathwayOut, ProblemOut, ProblemsOut, pathway_out, problems_out,
                   questionnaire_response_schema, referral_schema)
 from .cds import add_cds_routes
 from .formdata import BodyError, FormData, answers_of, form_answers, media_type, parse_form, referral_data
+from .jsonbody import Unreadable, read_referral
 from .saved import referral_yaml, safe_filename_part, shown_filename
 from .security import DATA_CSP, MAX_BODY, Guard, report_csp
 from .site import Clock, Site
@@ -50,20 +49,6 @@ API_ERRORS: dict[int | str, dict[str, Any]] = {
     500: {"model": DetailOut, "description": "no report: under --cross-check the two engines disagreed (named), "
                                              "or an internal error"},
 }
-
-
-def _unreadable(detail: str, problem: ProblemOut) -> Response:
-    """A 400: every one has the documented shape, `detail` and the problem located where possible."""
-    out = ProblemsOut(detail=detail, problems=[problem])
-    return Response(out.model_dump_json(), status_code=400, media_type="application/json")
-
-
-def _not_utf8(body: bytes, exc: UnicodeDecodeError) -> ProblemOut:
-    """Line and column (in characters) of the first byte that is not UTF-8: the bytes before it decode."""
-    before = body[: exc.start].decode("utf-8")
-    line_start = before.rfind("\n") + 1
-    return ProblemOut(field=None, message="not UTF-8 text", line=before.count("\n") + 1,
-                      column=len(before) - line_start + 1)
 
 
 def _no_telemetry() -> dict[str, Any]:
@@ -215,35 +200,18 @@ def create_app(
     async def api_check(request: Request) -> Response:
         if media_type(request.headers.get("content-type")) != "application/json":
             return JSONResponse({"detail": "send the referral as application/json"}, status_code=415)
-        body = await request.body()
         try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return _unreadable("the request body is not UTF-8 text", _not_utf8(body, exc))
-        try:
-            data = parse_json(text)  # the CLI's JSON reading: a key given twice is refused, as in YAML
-        except json.JSONDecodeError as exc:
-            return _unreadable("the request body is not valid JSON", ProblemOut(
-                field=None, message=f"not valid JSON: {exc.msg}", line=exc.lineno, column=exc.colno))
-        except RecursionError:
-            return _unreadable("the request body is nested too deeply",
-                               ProblemOut(field=None, message="not valid JSON: nested too deeply"))
-        except DuplicateKey as exc:  # valid JSON, but which answer was meant cannot be known
-            problem = replace(duplicate_problem(text, "request", exc), field=exc.key if exc.key in site.fields else None)
-            return Response(problems_out([problem]).model_dump_json(), status_code=422, media_type="application/json")
-        try:
-            values = referral_values(site.pathway, Located("request", data))
-        except InputError:
-            try:  # locate each problem in the body (only now: positions cost a second parse)
-                doc = load_json(text, "request")
-            except LoadFailure:
-                doc = Located("request", data)
-            try:  # the same shared path again (a FHIR QuestionnaireResponse is read there too), now located
-                referral_values(site.pathway, doc)
-                problems: list[Problem] = []
-            except InputError as located:
-                problems = located.problems
-            return Response(problems_out(problems).model_dump_json(), status_code=422, media_type="application/json")
+            values = read_referral(site.pathway, await request.body())
+        except Unreadable as exc:
+            if exc.problem is not None:  # a key given twice: valid JSON, but which answer was meant cannot be known
+                return Response(problems_out([exc.problem]).model_dump_json(), status_code=422,
+                                media_type="application/json")
+            out = ProblemsOut(detail=exc.detail, problems=[
+                ProblemOut(field=None, message=exc.message, line=exc.line, column=exc.column)])
+            return Response(out.model_dump_json(), status_code=400, media_type="application/json")
+        except InputError as exc:
+            return Response(problems_out(exc.problems).model_dump_json(), status_code=422,
+                            media_type="application/json")
         return Response(site.report(values).to_json(), media_type="application/json")
 
     @app.get("/api/pathway", response_model=PathwayOut, summary="The pathway definition: form fields, items, version")

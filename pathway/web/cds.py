@@ -3,7 +3,7 @@
 Specification: https://cds-hooks.hl7.org/2.0/ (sections named below as §).
 There is no maintained Python CDS Hooks library, so the request and response
 bodies are pydantic models written from the specification's field tables,
-with the specification's own field names.
+with the specification's own field names. 
 
 What this service does, and why:
 - `GET /cds-services` (§Discovery) lists one service, `itb-pathway-checklist`,
@@ -41,7 +41,6 @@ What this service does, and why:
 """
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Final, Literal
 from urllib.parse import quote, urlsplit
 
@@ -49,15 +48,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..errors import CrossCheckMismatch, InputError, Problem
+from ..errors import CrossCheckMismatch, InputError
 from ..interop.fhir import questionnaire_url
-from ..referral import Values
 from ..render import environment
 from ..report import Report
-from ..service import referral_values
-from ..yamlsrc import DuplicateKey, Located, LoadFailure, Path_, load_json, parse_json
+from ..yamlsrc import Path_
 from .api import problems_out
 from .formdata import media_type
+from .jsonbody import Found, Unreadable, read_referral
 from .security import DATA_CSP
 from .site import Site
 
@@ -282,14 +280,6 @@ class Refusal(Exception):
         self.detail = detail
 
 
-class _Invalid(Refusal):
-    """The referral the response answers is not valid: 422 with every problem, as `POST /api/check` gives."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__(422, problems_out(problems).detail)
-        self.problems = problems
-
-
 def _shape(exc: ValidationError, where: str) -> str:
     """Pydantic's messages with their places, without the values (they could be identifiers or tokens)."""
     parts = []
@@ -299,22 +289,15 @@ def _shape(exc: ValidationError, where: str) -> str:
     return "; ".join(parts)
 
 
-def read_call(body: bytes, content_type: str | None) -> tuple[str, Any, ServiceRequest, OrderSelectContext]:
-    """The body's text and data, the request and its order-select context; `Refusal` (415, 400) otherwise."""
-    if media_type(content_type) != "application/json":
-        raise Refusal(415, "send the CDS Hooks request as application/json")
-    try:
-        text = body.decode("utf-8")
-        data = parse_json(text)  # the API's reader: a key given twice is refused, never silently the last
-    except DuplicateKey as exc:
-        raise Refusal(400, f"the request body is not valid JSON: {exc}") from None
-    except UnicodeDecodeError:
-        raise Refusal(400, "the request body is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise Refusal(400, f"the request body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
-                      ) from None
-    except RecursionError:
-        raise Refusal(400, "the request body is nested too deeply") from None
+def unreadable(exc: Unreadable) -> str:
+    """Why a body that is not UTF-8 JSON is refused (400): where the JSON stops being valid, a key given twice."""
+    if exc.kind == "json-syntax":
+        return f"{exc.detail}: {exc.reason} at line {exc.line}, column {exc.column}"
+    return f"{exc.detail}: {exc.reason}" if exc.reason else exc.detail
+
+
+def read_call(data: Any) -> tuple[ServiceRequest, OrderSelectContext]:
+    """The request and its order-select context; `Refusal` (400) when the body is not one."""
     if not isinstance(data, dict):
         raise Refusal(400, "a CDS Hooks request is a JSON object")
     try:
@@ -327,14 +310,14 @@ def read_call(body: bytes, content_type: str | None) -> tuple[str, Any, ServiceR
         context = OrderSelectContext.model_validate(call.context)
     except ValidationError as exc:
         raise Refusal(400, f"not an {HOOK} context: " + _shape(exc, "context")) from None
-    return text, data, call, context
+    return call, context
 
 
 def _is_response(value: Any) -> bool:
     return isinstance(value, dict) and value.get("resourceType") == "QuestionnaireResponse"
 
 
-def _usable(found: tuple[dict[str, Any], Path_]) -> tuple[dict[str, Any], Path_] | None:
+def _usable(found: Found) -> Found | None:
     """FHIR: a resource entered-in-error must not be used, so it counts as no form at all."""
     return None if found[0].get("status") == "entered-in-error" else found
 
@@ -345,7 +328,7 @@ def _failed(outcome: Any) -> bool:
                                             for i in issues)
 
 
-def find_response(call: ServiceRequest, context: OrderSelectContext) -> tuple[dict[str, Any], Path_] | None:
+def find_response(call: ServiceRequest, context: OrderSelectContext) -> Found | None:
     """The QuestionnaireResponse to read and its place in the body, None when the patient has no form."""
     extension = context.extension or {}
     if CONTEXT_EXTENSION in extension:
@@ -392,25 +375,20 @@ def _patient_of(response: dict[str, Any]) -> str | None:
     return parts[-1] if len(parts) >= 2 and parts[-2] == "Patient" else None
 
 
-def values_of(site: Site, text: str, data: Any, found: tuple[dict[str, Any], Path_], patient_id: str) -> Values:
-    """The referral the response answers, read by the shared path; `Refusal` 422 with every problem."""
-    response, at = found
-    subject = _patient_of(response)
-    if subject is not None and subject != patient_id:
+def referral_in(data: Any) -> Found | None:
+    """The patient's form in a CDS Hooks call, for the shared reader; None when the patient has none.
+
+    `Refusal` when the body is not an order-select call, or the form is about another patient.
+    """
+    call, context = read_call(data)
+    found = find_response(call, context)
+    if found is None:
+        return None
+    subject = _patient_of(found[0])
+    if subject is not None and subject != context.patientId:
         raise Refusal(422, "the QuestionnaireResponse's subject is not the patient in context.patientId; "
                            "no checklist is shown")
-    try:
-        return referral_values(site.pathway, Located("request", data), response, at)
-    except InputError:
-        pass
-    try:  # locate each problem in the body (only now: positions cost a second parse)
-        doc = load_json(text, "request")
-    except LoadFailure:
-        doc = Located("request", data)
-    try:
-        return referral_values(site.pathway, doc, response, at)
-    except InputError as located:
-        raise _Invalid(located.problems) from None
+    return found
 
 
 # -- the card -----------------------------------------------------------------------------------------
@@ -461,14 +439,18 @@ def add_cds_routes(app: FastAPI, site: Site) -> None:
         if service_id != SERVICE_ID:
             return JSONResponse({"detail": "no such CDS service; GET /cds-services lists them"}, status_code=404,
                                 headers=HEADERS)
+        if media_type(request.headers.get("content-type")) != "application/json":
+            return JSONResponse({"detail": "send the CDS Hooks request as application/json"}, status_code=415,
+                                headers=HEADERS)
         try:
-            text, data, call, context = read_call(await request.body(), request.headers.get("content-type"))
-            found = find_response(call, context)
-            if found is None:
+            values = read_referral(site.pathway, await request.body(), referral_in)
+            if values is None:
                 return _json(200, dump(CardsResponse(cards=[])))
-            report = site.report(values_of(site, text, data, found, context.patientId))
-        except _Invalid as exc:
-            return _json(exc.status, problems_out(exc.problems).model_dump_json().encode("utf-8"))
+            report = site.report(values)
+        except Unreadable as exc:
+            return JSONResponse({"detail": unreadable(exc)}, status_code=400, headers=HEADERS)
+        except InputError as exc:
+            return _json(422, problems_out(exc.problems).model_dump_json().encode("utf-8"))
         except Refusal as exc:
             return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=HEADERS)
         except CrossCheckMismatch as exc:
