@@ -3,7 +3,7 @@
 Specification: https://cds-hooks.hl7.org/2.0/ (sections named below as §).
 There is no maintained Python CDS Hooks library, so the request and response
 bodies are pydantic models written from the specification's field tables,
-with the specification's own field names. 
+with the specification's own field names. The routes are `routes/cds.py`.
 
 What this service does, and why:
 - `GET /cds-services` (§Discovery) lists one service, `itb-pathway-checklist`,
@@ -44,19 +44,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Final, Literal
 from urllib.parse import quote, urlsplit
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..errors import CrossCheckMismatch, InputError
 from ..interop.fhir import questionnaire_url
 from ..render import environment
 from ..report import Report
 from ..yamlsrc import Path_
-from .api import problems_out
-from .formdata import media_type
-from .jsonbody import Found, Unreadable, read_referral
-from .security import DATA_CSP
+from .jsonbody import Found, Unreadable
 from .site import Site
 
 SPEC: Final = "https://cds-hooks.hl7.org/2.0/"
@@ -66,7 +60,6 @@ PREFETCH_KEY: Final = "questionnaireResponse"
 CONTEXT_EXTENSION: Final = "invalid.example.itb-pathway.questionnaireResponse"
 """The pathway's own extension: a reverse-domain name, as §Extensions asks (`example.invalid`: a placeholder)."""
 CARD_NAME: Final = "ITB pathway checklist"
-HEADERS: Final = {"content-security-policy": DATA_CSP}
 
 
 # -- the specification's shapes ---------------------------------------------------------------------
@@ -394,7 +387,7 @@ def referral_in(data: Any) -> Found | None:
 # -- the card -----------------------------------------------------------------------------------------
 
 def summary_text(report: Report) -> str:
-    """The report's summary sentence, as every report says it (the pathway's words), within the card's 140 characters."""
+    """The report's summary sentence, as every report says it (the pathway's words), in the card's 140 characters."""
     text = f"{CARD_NAME}: {report.summary.text}"
     return text if len(text) < 140 else text[:138].rstrip() + "…"
 
@@ -414,47 +407,3 @@ def card_for(report: Report, home: str) -> Card:
         detail=environment().get_template("cds-card.md").render(report=report),
         source=Source(label=f"{pathway.title}, version {pathway.version}", url=home),
     )
-
-
-# -- the routes ---------------------------------------------------------------------------------------
-
-def _json(status: int, body: bytes) -> Response:
-    return Response(body, status_code=status, media_type="application/json", headers=HEADERS)
-
-
-def add_cds_routes(app: FastAPI, site: Site) -> None:
-    """`GET /cds-services` and `POST /cds-services/{id}`; thin: read, call the shared path, answer.
-
-    Kept out of /openapi.json: their contract is the CDS Hooks specification,
-    and discovery describes them.
-    """
-    discovery = dump(services(site))
-
-    @app.get("/cds-services", include_in_schema=False)
-    async def cds_discovery() -> Response:
-        return _json(200, discovery)
-
-    @app.post("/cds-services/{service_id}", include_in_schema=False)
-    async def cds_service(service_id: str, request: Request) -> Response:
-        if service_id != SERVICE_ID:
-            return JSONResponse({"detail": "no such CDS service; GET /cds-services lists them"}, status_code=404,
-                                headers=HEADERS)
-        if media_type(request.headers.get("content-type")) != "application/json":
-            return JSONResponse({"detail": "send the CDS Hooks request as application/json"}, status_code=415,
-                                headers=HEADERS)
-        try:
-            values = read_referral(site.pathway, await request.body(), referral_in)
-            if values is None:
-                return _json(200, dump(CardsResponse(cards=[])))
-            report = site.report(values)
-        except Unreadable as exc:
-            return JSONResponse({"detail": unreadable(exc)}, status_code=400, headers=HEADERS)
-        except InputError as exc:
-            return _json(422, problems_out(exc.problems).model_dump_json().encode("utf-8"))
-        except Refusal as exc:
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=HEADERS)
-        except CrossCheckMismatch as exc:
-            message = ("The two evaluation engines disagreed on this referral, so no checklist is shown: "
-                       + "; ".join(exc.differences) + ". Please report this; the referral itself may be fine.")
-            return JSONResponse({"detail": message}, status_code=500, headers=HEADERS)
-        return _json(200, dump(CardsResponse(cards=[card_for(report, str(request.base_url))])))

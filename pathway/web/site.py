@@ -2,23 +2,23 @@
 
 Handlers stay thin: they read a request, call one method here, and answer.
 Nothing here evaluates a referral itself: validation is `referral.validate`
-(the CLI's messages) and evaluation is `service.check`.
+(the CLI's messages) and evaluation is `service.check`. Nothing here knows the
+web framework either: a page is its HTML and status, the router answers.
 """
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from typing import Any
-
-from fastapi.responses import HTMLResponse
+from typing import Any, NamedTuple
 
 from ..backends import get_evaluator
 from ..definition import Pathway
-from ..errors import Problem
+from ..errors import CrossCheckMismatch, Problem
 from ..referral import Values, validate
 from ..report import Report
 from ..service import backends_for, check
 from ..yamlsrc import Located
+from .api import pathway_out
 from .formdata import Answers
 from .pages import FormState, Pages, plain_message
 
@@ -27,8 +27,21 @@ PREVIEW_ID = "preview"
 """Stands in for a required answer not yet given, so the checklist can be shown while the form is filled in."""
 
 
+class Page(NamedTuple):
+    """A rendered page and the HTTP status to answer it with."""
+
+    html: str
+    status: int = 200
+
+
 def is_required_missing(problem: Problem) -> bool:
     return problem.message.startswith("missing required field")
+
+
+def disagreement(exc: CrossCheckMismatch) -> str:
+    """Why no report is shown under --cross-check, as every page and JSON answer says it."""
+    return ("The two evaluation engines disagreed on this referral, so no checklist is shown: "
+            + "; ".join(exc.differences) + ". Please report this; the referral itself may be fine.")
 
 
 class Site:
@@ -42,6 +55,7 @@ class Site:
         self.engine = engine
         self.cross = cross
         self.pages = Pages(pathway)
+        self.definition = pathway_out(pathway).model_dump_json(indent=2).encode("utf-8") + b"\n"  # GET /api/pathway
         for name in backends_for(engine, cross):  # compiled now: a backend missing here fails at start, not per request
             get_evaluator(name, pathway)
 
@@ -78,7 +92,7 @@ class Site:
         self, answers: Answers, problems: list[Problem], data: Mapping[str, Any], *, status: int = 200,
         required: bool = True, notice: str | None = None, file_errors: list[str] | None = None,
         located: bool = False,
-    ) -> HTMLResponse:
+    ) -> Page:
         """The form with these answers, a message beside each field at fault and the checklist beside it."""
         report, _, left_out = self.preview(data)
         errors = self.field_errors(problems, required=required)
@@ -96,7 +110,7 @@ class Site:
         summary.extend(("saved-file", e) for e in file_errors or [])
         state = FormState(answers=answers, errors=errors, summary=summary, file_errors=file_errors or [],
                           notice=notice, left_out=left_out)
-        return HTMLResponse(self.pages.form(state, report), status_code=status)
+        return Page(self.pages.form(state, report), status)
 
     def summary_text(self, report: Report) -> str:
         return report.summary.text
