@@ -120,11 +120,11 @@ def fill_example(page: Page) -> dict[str, Any]:
     group(page, "Cerebral palsy diagnosis confirmed").get_by_label("Yes", exact=True).check()
     page.get_by_label("Age (years)").fill("9")
     expect(status_of(page, "population.child_with_cp")).to_have_attribute("data-status", "met")
-    expect(status_of(page, "population.child_with_cp")).to_contain_text("✔ Met")
+    expect(status_of(page, "population.child_with_cp")).to_contain_text("● Yes")
     group(page, "Severity of spasticity").get_by_label("Mild", exact=True).check()
     group(page, "Distribution of spasticity").get_by_label("Focal (one or a few muscle groups)", exact=True).check()
     expect(status_of(page, "indication.diffuse_or_severe")).to_have_attribute("data-status", "not_met")
-    expect(status_of(page, "indication.diffuse_or_severe")).to_contain_text("✘ Not met")
+    expect(status_of(page, "indication.diffuse_or_severe")).to_contain_text("○ No")
     expect(status_of(page, "indication.diffuse_or_severe")).to_contain_text("Focal or milder spasticity")
     # A dependent question appears only once it applies.
     outcome = page.locator("#field-oral_outcome")
@@ -155,7 +155,7 @@ def test_fill_the_form_watch_the_checklist_and_get_the_cli_statuses(
         expect(status_of(page, item_id)).to_have_attribute("data-status", status)
     report = open_report(context, page)
     assert report_statuses(report, "R-E2E-1") == expected
-    assert report.locator("article.item.met").first.locator(".status").inner_text() == "✔ Met"
+    assert report.locator("article.item.met").first.locator(".status").inner_text() == "● Yes"
     # The CLI's report: its inline style applies (allowed by hash), and there is no script or navigation.
     assert report.eval_on_selector(".disclaimer", "e => getComputedStyle(e).borderTopWidth") == "2px"
     assert report.locator("script, nav, form, button").count() == 0
