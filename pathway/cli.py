@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 from . import __version__
 from .backends import BACKENDS
 from .entry import interrupted
-from .errors import PathwayError, Problem, ProblemsError, RulesError
+from .errors import Code, PathwayError, Problem, ProblemsError, RulesError
 from .formats import FORMATS, SUFFIXES, format_for
 from .options import moment, output_file
 from .outputs import write_atomic
@@ -88,7 +88,8 @@ def _pathway_dirs(target: str | None) -> list[Path]:
         return [folder]
     found = sorted(p.parent for p in folder.glob("*/pathway.yaml"))
     if not found:
-        raise RulesError([Problem(str(folder), None, None, "no pathway here (a pathway folder holds pathway.yaml)")])
+        raise RulesError([Problem(str(folder), None, None, "no pathway here (a pathway folder holds pathway.yaml)",
+                                  code=Code.NO_PATHWAY)])
     return found
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Union
 
-from .errors import Problem
+from .errors import Code, Problem
 from .suggest import did_you_mean, one_of
 from .yamlsrc import Located, Path_
 
@@ -190,12 +190,13 @@ class Parser:
         self.fields = fields
         self.problems: list[Problem] = []
 
-    def fail(self, path: Path_, message: str, *, key: bool = False) -> None:
-        self.problems.append(self.doc.at(path, message, key=key))
+    def fail(self, code: Code, path: Path_, message: str, *, key: bool = False) -> None:
+        self.problems.append(self.doc.at(path, message, code=code, key=key))
 
     def parse(self, raw: Any, path: Path_) -> Condition | None:
         if not isinstance(raw, dict) or not raw:
-            self.fail(path, "a condition must be a mapping such as {field: diagnosis_cp, is: yes} or {all: [...]}")
+            self.fail(Code.NOT_A_CONDITION, path,
+                      "a condition must be a mapping such as {field: diagnosis_cp, is: yes} or {all: [...]}")
             return None
         for combinator in ("all", "any"):
             if combinator in raw:
@@ -203,7 +204,8 @@ class Parser:
         if "not" in raw:
             extra = sorted(set(raw) - {"not"})
             if extra:
-                self.fail(path + (extra[0],), f"'not' takes a single condition; unexpected key '{extra[0]}'", key=True)
+                self.fail(Code.UNEXPECTED_KEY, path + (extra[0],),
+                          f"'not' takes a single condition; unexpected key '{extra[0]}'", key=True)
                 return None
             inner = self.parse(raw["not"], path + ("not",))
             return Not(inner) if inner is not None else None
@@ -211,6 +213,7 @@ class Parser:
             return self._predicate(raw, path)
         key = next(iter(raw))
         self.fail(
+            Code.UNKNOWN_KEY,
             path + (key,),
             f"unknown condition key '{key}'{did_you_mean(str(key), ('all', 'any', 'not', 'field'))};"
             " expected all, any, not or field",
@@ -221,11 +224,12 @@ class Parser:
     def _combination(self, raw: dict[str, Any], path: Path_, combinator: str) -> Condition | None:
         extra = sorted(set(raw) - {combinator})
         if extra:
-            self.fail(path + (extra[0],), f"'{combinator}' cannot be combined with '{extra[0]}' in one mapping", key=True)
+            self.fail(Code.UNEXPECTED_KEY, path + (extra[0],),
+                      f"'{combinator}' cannot be combined with '{extra[0]}' in one mapping", key=True)
             return None
         items = raw[combinator]
         if not isinstance(items, list) or not items:
-            self.fail(path + (combinator,), f"'{combinator}' takes a non-empty list of conditions")
+            self.fail(Code.NOT_A_LIST, path + (combinator,), f"'{combinator}' takes a non-empty list of conditions")
             return None
         parts = [self.parse(item, path + (combinator, i)) for i, item in enumerate(items)]
         if any(p is None for p in parts):
@@ -236,24 +240,26 @@ class Parser:
     def _predicate(self, raw: dict[str, Any], path: Path_) -> Condition | None:
         name = raw["field"]
         if not isinstance(name, str):
-            self.fail(path + ("field",), "'field' must be a field id")
+            self.fail(Code.INVALID_VALUE, path + ("field",), "'field' must be a field id")
             return None
         shape = self.fields.get(name)
         if shape is not None and shape.type == BROKEN:
             return None  # the field's own definition is already reported
         if shape is None:
-            self.fail(path + ("field",), f"unknown field '{name}'{did_you_mean(name, self.fields)}")
+            self.fail(Code.UNKNOWN_FIELD, path + ("field",), f"unknown field '{name}'{did_you_mean(name, self.fields)}")
             return None
         ops = [k for k in raw if k != "field"]
         if len(ops) != 1:
             allowed = one_of(OPERATORS[shape.type])
-            self.fail(path, f"a test of field '{name}' needs exactly one operator (for a {shape.type} field: {allowed})")
+            self.fail(Code.OPERATOR_COUNT, path,
+                      f"a test of field '{name}' needs exactly one operator (for a {shape.type} field: {allowed})")
             return None
         op = ops[0]
         where = path + (op,)
         if op not in OPERATORS[shape.type]:
             hint = did_you_mean(op, OPERATORS[shape.type]) if op not in _ALL_OPS else ""
             self.fail(
+                Code.WRONG_OPERATOR,
                 where,
                 f"operator '{op}' cannot test {shape.type} field '{name}'{hint}; allowed: {one_of(OPERATORS[shape.type])}",
                 key=True,
@@ -262,12 +268,12 @@ class Parser:
         arg = raw[op]
         if op == "answered":
             if arg is not True:
-                self.fail(where, "'answered' takes the value true")
+                self.fail(Code.INVALID_VALUE, where, "'answered' takes the value true")
                 return None
             return Answered(name)
         if op in COMPARATORS:
             if isinstance(arg, bool) or not isinstance(arg, (int, float)):
-                self.fail(where, f"'{op}' takes a number")
+                self.fail(Code.NOT_A_NUMBER, where, f"'{op}' takes a number")
                 return None
             return Compare(name, op, float(arg))
         values = self._values(name, shape, arg, where, single=op in ("is", "contains"))
@@ -283,7 +289,7 @@ class Parser:
         elif isinstance(arg, list) and arg:
             items, paths = arg, [where + (i,) for i in range(len(arg))]
         else:
-            self.fail(where, "this operator takes a non-empty list of values")
+            self.fail(Code.NOT_A_LIST, where, "this operator takes a non-empty list of values")
             return None
         out: list[str] = []
         for item, at in zip(items, paths):
@@ -292,6 +298,7 @@ class Parser:
                 shown = "unknown (conditions never test for unknown: unanswered is handled by three-valued logic)" \
                     if value == "unknown" else f"'{value}'"
                 self.fail(
+                    Code.NOT_ALLOWED_VALUE,
                     at,
                     f"field '{name}' cannot take {shown}{did_you_mean(str(value), shape.options)};"
                     f" allowed: {one_of(shape.options)}",

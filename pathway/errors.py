@@ -1,24 +1,115 @@
 """The one exception hierarchy of the package.
 
-Bad input is reported as `Problem` values (file, line, column, message); the
-exceptions below carry them to the CLI and HTTP boundaries, which turn them
-into clean messages and exit codes. Findings about a child are never
-exceptions.
+Bad input is reported as `Problem` values (file, line, column, message, and a
+stable `Code` saying what kind of problem it is); the exceptions below carry
+them to the CLI and HTTP boundaries, which turn them into clean messages and
+exit codes. Findings about a child are never exceptions.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field as _field
+from enum import Enum
+
+
+class Code(str, Enum):
+    """What kind of problem a `Problem` is: stable ids for programs, so that nothing branches on a
+    message's wording (yamllint's `LintProblem.rule`). Messages may be reworded; codes stay."""
+
+    # reading and writing files
+    FILE_NOT_FOUND = "file-not-found"
+    IS_A_FOLDER = "is-a-folder"
+    CANNOT_READ = "cannot-read"
+    CANNOT_WRITE = "cannot-write"
+    NOT_UTF8 = "not-utf8"
+    FILE_TOO_LARGE = "file-too-large"
+    NOT_A_REFERRAL_FILE = "not-a-referral-file"
+    NO_REFERRAL_FILES = "no-referral-files"
+    NO_PATHWAY = "no-pathway"
+    # syntax of YAML, JSON and CSV
+    YAML_SYNTAX = "yaml-syntax"
+    JSON_SYNTAX = "json-syntax"
+    CSV_SYNTAX = "csv-syntax"
+    YAML_ALIAS = "yaml-alias"
+    YAML_TAG = "yaml-tag"
+    TOO_DEEP = "too-deep"
+    KEY_NOT_A_NAME = "key-not-a-name"
+    DUPLICATE_KEY = "duplicate-key"
+    TOO_MANY_CELLS = "too-many-cells"
+    # the shape of a document
+    NOT_A_MAPPING = "not-a-mapping"
+    NOT_A_LIST = "not-a-list"
+    UNKNOWN_KEY = "unknown-key"
+    UNEXPECTED_KEY = "unexpected-key"
+    MISSING_REQUIRED_KEY = "missing-required-key"
+    INVALID_VALUE = "invalid-value"
+    # a referral's answers
+    UNKNOWN_FIELD = "unknown-field"
+    MISSING_REQUIRED_FIELD = "missing-required-field"
+    NOT_ALLOWED_VALUE = "not-allowed-value"
+    EXCLUSIVE_COMBINED = "exclusive-combined"
+    OUT_OF_RANGE = "out-of-range"
+    NOT_A_NUMBER = "not-a-number"
+    NOT_A_DATE = "not-a-date"
+    NOT_TEXT = "not-text"
+    TOO_LONG = "too-long"
+    NOT_UNICODE = "not-unicode"
+    # a pathway's rule files
+    DUPLICATE_ID = "duplicate-id"
+    DUPLICATE_OPTION = "duplicate-option"
+    RESERVED_OPTION = "reserved-option"
+    NEEDS_OPTIONS = "needs-options"
+    TAKES_NO_OPTIONS = "takes-no-options"
+    RANGE_ON_NON_NUMBER = "range-on-non-number"
+    MIN_ABOVE_MAX = "min-above-max"
+    UNKNOWN_SECTION = "unknown-section"
+    UNKNOWN_ITEM = "unknown-item"
+    UNKNOWN_POINT = "unknown-point"
+    UNKNOWN_SOURCE = "unknown-source"
+    UNKNOWN_PLACEHOLDER = "unknown-placeholder"
+    MISSING_STATUS_WORD = "missing-status-word"
+    DUPLICATE_STATUS_WORD = "duplicate-status-word"
+    WHEN_OR_WHEN_STATUS = "when-or-when-status"
+    NO_SEED_MANIFEST = "no-seed-manifest"
+    NO_EXAMPLES = "no-examples"
+    NOT_VERBATIM = "not-verbatim"
+    MISSING_QUOTE = "missing-quote"
+    QUOTE_NOT_CHECKABLE = "quote-not-checkable"
+    MISSING_REFERENCE = "missing-reference"
+    # conditions (holds, applies_when, when, shown_when)
+    NOT_A_CONDITION = "not-a-condition"
+    OPERATOR_COUNT = "operator-count"
+    WRONG_OPERATOR = "wrong-operator"
+    # a FHIR QuestionnaireResponse read as a referral
+    NOT_A_QUESTIONNAIRE_RESPONSE = "not-a-questionnaire-response"
+    ENTERED_IN_ERROR = "entered-in-error"
+    WRONG_QUESTIONNAIRE = "wrong-questionnaire"
+    BAD_IDENTIFIER = "bad-identifier"
+    CONFLICTING_ID = "conflicting-id"
+    BAD_ITEM = "bad-item"
+    UNKNOWN_LINK_ID = "unknown-link-id"
+    UNEXPECTED_ANSWER = "unexpected-answer"
+    DUPLICATE_ANSWER = "duplicate-answer"
+    TOO_MANY_ANSWERS = "too-many-answers"
+    ANSWER_VALUE_COUNT = "answer-value-count"
+    WRONG_ANSWER_TYPE = "wrong-answer-type"
+    BAD_CODING = "bad-coding"
+    WRONG_CODE_SYSTEM = "wrong-code-system"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One thing wrong with an input file, located as precisely as known."""
+    """One thing wrong with an input file, located as precisely as known; `code` says what kind
+    of thing (required: there is no problem without one)."""
 
     file: str
     line: int | None
     col: int | None
     message: str
     field: str | None = None
+    code: Code = _field(kw_only=True)
 
     def __str__(self) -> str:
         where = self.file

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .definition import Pathway
-from .errors import InputError, Problem
+from .errors import Code, InputError, Problem
 from .filekinds import ALL_SUFFIXES, CSV_SUFFIXES, JSONL_SUFFIXES
 from .yamlsrc import Located, LoadFailure, Path_, load_json, load_text
 
@@ -45,7 +45,8 @@ class Record:
 def must_exist(names: Iterable[str | Path]) -> None:
     """Refuse files and folders named on the command line that are not there (bad input,
     exit 2), each named, before anything is read or written."""
-    missing = [Problem(str(n), None, None, "not found") for n in names if not Path(n).exists()]
+    missing = [Problem(str(n), None, None, "not found", code=Code.FILE_NOT_FOUND)
+               for n in names if not Path(n).exists()]
     if missing:
         raise InputError(missing)
 
@@ -76,20 +77,21 @@ def read_file(path: Path, pathway: Pathway) -> Iterator[Record]:
     suffix = path.suffix.lower()
     if suffix not in ALL_SUFFIXES:
         yield _failed(name, Problem(name, None, None,
-                                    f"not a referral file (expected one of: {', '.join(ALL_SUFFIXES)})"))
+                                    f"not a referral file (expected one of: {', '.join(ALL_SUFFIXES)})",
+                                    code=Code.NOT_A_REFERRAL_FILE))
         return
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        yield _failed(name, Problem(name, None, None, "file not found"))
+        yield _failed(name, Problem(name, None, None, "file not found", code=Code.FILE_NOT_FOUND))
         return
     except OSError as exc:
-        yield _failed(name, Problem(name, None, None, f"cannot read: {exc.strerror}"))
+        yield _failed(name, Problem(name, None, None, f"cannot read: {exc.strerror}", code=Code.CANNOT_READ))
         return
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        yield _failed(name, Problem(name, None, None, f"not UTF-8 text (byte {exc.start})"))
+        yield _failed(name, Problem(name, None, None, f"not UTF-8 text (byte {exc.start})", code=Code.NOT_UTF8))
         return
     if suffix in JSONL_SUFFIXES:
         yield from _jsonl(text, name)
@@ -115,7 +117,7 @@ def jsonl_record(line: str, name: str, number: int) -> Record:
         doc = load_json(line, name)
     except LoadFailure as exc:
         p = exc.problem
-        return _failed(source, Problem(name, number, p.col, p.message))
+        return _failed(source, Problem(name, number, p.col, p.message, code=p.code))
     return Record(source, _shifted(doc, number - 1))
 
 
@@ -184,7 +186,7 @@ def _csv(text: str, name: str, pathway: Pathway) -> Iterator[Record]:
     except StopIteration:
         return
     except csv.Error as exc:
-        yield _failed(name, Problem(name, 1, None, f"not valid CSV: {exc}"))
+        yield _failed(name, Problem(name, 1, None, f"not valid CSV: {exc}", code=Code.CSV_SYNTAX))
         return
     while True:
         try:
@@ -192,7 +194,8 @@ def _csv(text: str, name: str, pathway: Pathway) -> Iterator[Record]:
         except StopIteration:
             return
         except csv.Error as exc:
-            yield _failed(f"{name}:{reader.line_num}", Problem(name, reader.line_num, None, f"not valid CSV: {exc}"))
+            yield _failed(f"{name}:{reader.line_num}",
+                          Problem(name, reader.line_num, None, f"not valid CSV: {exc}", code=Code.CSV_SYNTAX))
             continue
         record = csv_record(header, row, name, reader.line_num, pathway)
         if record is not None:
@@ -206,7 +209,8 @@ def csv_record(header: list[str], row: list[str], name: str, line: int, pathway:
     source = f"{name}:{line}"
     if len(row) > len(header):
         return _failed(source, Problem(name, line, None,
-                                       f"row has {len(row)} cells but the header has {len(header)} columns"))
+                                       f"row has {len(row)} cells but the header has {len(header)} columns",
+                                       code=Code.TOO_MANY_CELLS))
     data, columns = csv_row(header, row, pathway)
     doc = Located(name, data, {(): (line, 1)} | {(f,): (line, c) for f, c in columns.items()},
                   {(f,): (line, c) for f, c in columns.items()})

@@ -41,7 +41,7 @@ from .definition import (
     StatusWord,
     SummaryWording,
 )
-from .errors import Problem, RulesError
+from .errors import Code, Problem, RulesError
 from .referral import validate as validate_referral
 from .suggest import did_you_mean, one_of
 from .yamlsrc import Located, LoadFailure, Path_, load_yaml
@@ -81,10 +81,10 @@ class _Loader:
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            self.problems.append(Problem(shown, None, None, "file not found"))
+            self.problems.append(Problem(shown, None, None, "file not found", code=Code.FILE_NOT_FOUND))
             return None
         except (OSError, UnicodeDecodeError) as exc:
-            self.problems.append(Problem(shown, None, None, f"cannot read file: {exc}"))
+            self.problems.append(Problem(shown, None, None, f"cannot read file: {exc}", code=Code.CANNOT_READ))
             return None
         try:
             return load_yaml(text, shown)
@@ -136,7 +136,8 @@ class _Loader:
         self.unique(docs["pathway.yaml"], [s.id for s in spec.sections], ("sections",), "section")
         clash = set(sources) & set(seeds)
         for sid in sorted(clash):
-            self.problems.append(docs["pathway.yaml"].at(("sources",), f"source id '{sid}' is also a seed id"))  # type: ignore[union-attr]
+            self.problems.append(docs["pathway.yaml"].at(  # type: ignore[union-attr]
+                ("sources",), f"source id '{sid}' is also a seed id", code=Code.DUPLICATE_ID))
         form = self.form(form_spec, docs["form.yaml"])  # type: ignore[arg-type]
         fields = {f.id: f for s in form for f in s.fields}
         items = self.items(items_spec, docs["items.yaml"], fields, {s.id for s in sections}, seeds, sources)  # type: ignore[arg-type]
@@ -177,12 +178,14 @@ class _Loader:
         """The status words must cover every status; the summary's placeholders must be the ones filled in."""
         for status in STATUSES:
             if status not in spec.status_words:
-                self.problems.append(doc.at(("status_words",), f"'status_words': missing the words for '{status}'"))
+                self.problems.append(doc.at(("status_words",), f"'status_words': missing the words for '{status}'",
+                                            code=Code.MISSING_STATUS_WORD))
         labels = [w.label.casefold() for w in spec.status_words.values()]
         for k, (status, w) in enumerate(spec.status_words.items()):
             if w.label.casefold() in labels[:k]:
                 self.problems.append(doc.at(("status_words", status, "label"),
-                                            f"'status_words.{status}': the word '{w.label}' is used for two statuses"))
+                                            f"'status_words.{status}': the word '{w.label}' is used for two statuses",
+                                            code=Code.DUPLICATE_STATUS_WORD))
         s = spec.summary
         wording = SummaryWording(" ".join(s.sentence.split()), (s.points.zero, s.points.one, s.points.other),
                                  " ".join(s.note.split()))
@@ -195,20 +198,23 @@ class _Loader:
                 text.format(**names)
             except (KeyError, IndexError, ValueError) as exc:
                 known = ", ".join("{" + n + "}" for n in names)
-                self.problems.append(doc.at(path, f"'{'.'.join(map(str, path))}': cannot fill in {exc}; it may use {known}"))
+                where = ".".join(map(str, path))
+                self.problems.append(doc.at(path, f"'{where}': cannot fill in {exc}; it may use {known}",
+                                            code=Code.UNKNOWN_PLACEHOLDER))
         return wording
 
     def profile(self, spec: PathwaySpec, doc: Located, fields: dict[str, FormField]) -> None:
         for k, name in enumerate(spec.profile):
             if name not in fields and name not in self.field_shapes:
                 self.problems.append(doc.at(("profile", k),
-                                            f"'profile': unknown field '{name}'{did_you_mean(name, fields)}"))
+                                            f"'profile': unknown field '{name}'{did_you_mean(name, fields)}",
+                                            code=Code.UNKNOWN_FIELD))
 
     def unique(self, doc: Located | None, ids: list[str], path: Path_, what: str) -> None:
         seen: set[str] = set()
         for i, ident in enumerate(ids):
             if ident in seen and doc is not None:
-                self.problems.append(doc.at(path + (i, "id"), f"duplicate {what} id '{ident}'"))
+                self.problems.append(doc.at(path + (i, "id"), f"duplicate {what} id '{ident}'", code=Code.DUPLICATE_ID))
             seen.add(ident)
 
     # -- seeds ---------------------------------------------------------------
@@ -216,7 +222,8 @@ class _Loader:
     def seeds(self, spec: PathwaySpec, doc: Located | None) -> dict[str, Seed]:
         folder = (self.folder / spec.seeds).resolve()
         if doc is not None and not (folder / "manifest.yaml").is_file():   # located at `seeds:`, not nowhere
-            self.problems.append(doc.at(("seeds",), f"'seeds': no seed manifest (manifest.yaml) in {folder}"))
+            self.problems.append(doc.at(("seeds",), f"'seeds': no seed manifest (manifest.yaml) in {folder}",
+                                        code=Code.NO_SEED_MANIFEST))
             return {}
         manifest_doc = self.read(folder / "manifest.yaml")
         manifest = self.model(manifest_doc, SeedManifest)
@@ -228,8 +235,10 @@ class _Loader:
             try:
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
-                reason = "file not found" if isinstance(exc, FileNotFoundError) else f"cannot read: {exc}"
-                self.problems.append(manifest_doc.at(("seeds", i, "file"), f"seed '{s.id}': {s.file}: {reason}"))
+                missing = isinstance(exc, FileNotFoundError)
+                reason = "file not found" if missing else f"cannot read: {exc}"
+                self.problems.append(manifest_doc.at(("seeds", i, "file"), f"seed '{s.id}': {s.file}: {reason}",
+                                                     code=Code.FILE_NOT_FOUND if missing else Code.CANNOT_READ))
                 self.broken_sources.add(s.id)
                 continue
             out[s.id] = Seed(s.id, s.file, s.title, s.what, text)
@@ -248,7 +257,8 @@ class _Loader:
             shapes.update({fid: C.FieldShape(C.BROKEN) for fid in broken})
             for j, f in good:
                 if f.id in seen:
-                    self.problems.append(doc.at(("sections", i, "fields", j, "id"), f"duplicate field id '{f.id}'"))
+                    self.problems.append(doc.at(("sections", i, "fields", j, "id"), f"duplicate field id '{f.id}'",
+                                                code=Code.DUPLICATE_ID))
                 seen.add(f.id)
                 opts = tuple(o.value for o in f.options or ())
                 shapes[f.id] = C.FieldShape(f.type, TRISTATE_VALUES if f.type == "tristate" else opts)
@@ -264,20 +274,26 @@ class _Loader:
     def field(self, f: FieldSpec, section: str, at: Path_, doc: Located, parser: C.Parser) -> FormField:
         has_options = f.type in ("choice", "multichoice")
         if has_options and not f.options:
-            self.problems.append(doc.at(at + ("type",), f"field '{f.id}': a {f.type} field needs options"))
+            self.problems.append(doc.at(at + ("type",), f"field '{f.id}': a {f.type} field needs options",
+                                        code=Code.NEEDS_OPTIONS))
         if not has_options and f.options:
-            self.problems.append(doc.at(at + ("options",), f"field '{f.id}': a {f.type} field takes no options"))
+            self.problems.append(doc.at(at + ("options",), f"field '{f.id}': a {f.type} field takes no options",
+                                        code=Code.TAKES_NO_OPTIONS))
         if f.type != "number" and (f.min is not None or f.max is not None):
-            self.problems.append(doc.at(at + ("type",), f"field '{f.id}': min and max apply to number fields only"))
+            self.problems.append(doc.at(at + ("type",), f"field '{f.id}': min and max apply to number fields only",
+                                        code=Code.RANGE_ON_NON_NUMBER))
         if f.type == "number" and f.min is not None and f.max is not None and f.min > f.max:
-            self.problems.append(doc.at(at + ("min",), f"field '{f.id}': min is greater than max"))
+            self.problems.append(doc.at(at + ("min",), f"field '{f.id}': min is greater than max",
+                                        code=Code.MIN_ABOVE_MAX))
         values = [o.value for o in f.options or ()]
         for k, v in enumerate(values):
             if v in values[:k]:
-                self.problems.append(doc.at(at + ("options", k, "value"), f"field '{f.id}': duplicate option '{v}'"))
+                self.problems.append(doc.at(at + ("options", k, "value"), f"field '{f.id}': duplicate option '{v}'",
+                                            code=Code.DUPLICATE_OPTION))
             if v.lower() == "unknown":
                 self.problems.append(doc.at(at + ("options", k, "value"),
-                                            f"field '{f.id}': 'unknown' is built in and cannot be an option"))
+                                            f"field '{f.id}': 'unknown' is built in and cannot be an option",
+                                            code=Code.RESERVED_OPTION))
         shown = parser.parse(f.shown_when, at + ("shown_when",)) if f.shown_when is not None else None
         return FormField(
             id=f.id, type=f.type, label=f.label, section=section, help=f.help, required=f.required,
@@ -299,11 +315,12 @@ class _Loader:
         for i, it in good:
             at: Path_ = ("items", i)
             if it.id in seen:
-                self.problems.append(doc.at(at + ("id",), f"duplicate item id '{it.id}'"))
+                self.problems.append(doc.at(at + ("id",), f"duplicate item id '{it.id}'", code=Code.DUPLICATE_ID))
             seen.add(it.id)
             if it.section not in section_ids:
                 self.problems.append(doc.at(at + ("section",),
-                                            f"item '{it.id}': unknown section '{it.section}'{did_you_mean(it.section, section_ids)}"))
+                                            f"item '{it.id}': unknown section '{it.section}'"
+                                            f"{did_you_mean(it.section, section_ids)}", code=Code.UNKNOWN_SECTION))
             holds = parser.parse(it.holds, at + ("holds",))
             applies = parser.parse(it.applies_when, at + ("applies_when",)) if it.applies_when is not None else None
             citations = self.citations(it.citations, doc, at + ("citations",), seeds, sources)
@@ -311,10 +328,12 @@ class _Loader:
             for k, d in enumerate(it.discussion):
                 dat = at + ("discussion", k)
                 if d.id in point_ids:
-                    self.problems.append(doc.at(dat + ("id",), f"duplicate discussion point id '{d.id}'"))
+                    self.problems.append(doc.at(dat + ("id",), f"duplicate discussion point id '{d.id}'",
+                                                code=Code.DUPLICATE_ID))
                 point_ids.add(d.id)
                 if (d.when is None) == (d.when_status is None):
-                    self.problems.append(doc.at(dat, f"discussion point '{d.id}' needs exactly one of 'when' or 'when_status'"))
+                    self.problems.append(doc.at(dat, f"discussion point '{d.id}' needs exactly one of 'when' or"
+                                                " 'when_status'", code=Code.WHEN_OR_WHEN_STATUS))
                 when = parser.parse(d.when, dat + ("when",)) if d.when is not None else None
                 points.append(DiscussionPoint(
                     d.id, " ".join(d.text.split()), when, tuple(d.when_status or ()),
@@ -323,7 +342,8 @@ class _Loader:
             for k, name in enumerate(it.shows):
                 if name not in fields and name not in self.field_shapes:
                     self.problems.append(doc.at(at + ("shows", k),
-                                                f"item '{it.id}': unknown field '{name}'{did_you_mean(name, fields)}"))
+                                                f"item '{it.id}': unknown field '{name}'{did_you_mean(name, fields)}",
+                                                code=Code.UNKNOWN_FIELD))
             if holds is not None:
                 out.append(Item(it.id, it.section, it.title, holds, applies, {str(k): v for k, v in it.explain.items()},
                                 citations, tuple(points), it.source, tuple(it.shows)))
@@ -339,26 +359,30 @@ class _Loader:
             if c.source in seeds:
                 seed = seeds[c.source]
                 if not c.quote:
-                    self.problems.append(doc.at(cat, f"a citation of seed '{c.source}' needs a verbatim 'quote'"))
+                    self.problems.append(doc.at(cat, f"a citation of seed '{c.source}' needs a verbatim 'quote'",
+                                                code=Code.MISSING_QUOTE))
                     continue
                 if c.quote not in seed.text:
-                    self.problems.append(doc.at(cat + ("quote",), _not_verbatim(c.quote, seed)))
+                    self.problems.append(doc.at(cat + ("quote",), _not_verbatim(c.quote, seed), code=Code.NOT_VERBATIM))
                     continue
                 out.append(Citation(c.source, seed.title, quote=c.quote, reference=c.reference))
             elif c.source in sources:
                 if c.quote:
                     self.problems.append(doc.at(cat + ("quote",),
                                                 f"source '{c.source}' is not a bundled seed, so a quote cannot be checked;"
-                                                " cite it by 'reference' (section) instead"))
+                                                " cite it by 'reference' (section) instead",
+                                                code=Code.QUOTE_NOT_CHECKABLE))
                     continue
                 if not c.reference:
-                    self.problems.append(doc.at(cat, f"a citation of '{c.source}' needs a 'reference' (e.g. a section number)"))
+                    self.problems.append(doc.at(cat, f"a citation of '{c.source}' needs a 'reference'"
+                                                " (e.g. a section number)", code=Code.MISSING_REFERENCE))
                     continue
                 out.append(Citation(c.source, sources[c.source].title, reference=c.reference))
             elif c.source not in self.broken_sources:
                 known = list(seeds) + list(sources)
                 self.problems.append(doc.at(cat + ("source",),
-                                            f"unknown source '{c.source}'{did_you_mean(c.source, known)}; known: {one_of(known)}"))
+                                            f"unknown source '{c.source}'{did_you_mean(c.source, known)};"
+                                            f" known: {one_of(known)}", code=Code.UNKNOWN_SOURCE))
         return tuple(out)
 
     def evidence(self, spec: PathwaySpec, doc: Located, seeds: dict[str, Seed]) -> Citation:
@@ -369,11 +393,12 @@ class _Loader:
         if seed is None:
             self.problems.append(doc.at(("evidence", "source"),
                                         f"the evidence summary must quote a seed; unknown seed '{ev.source}'"
-                                        f"{did_you_mean(ev.source, seeds)}"))
+                                        f"{did_you_mean(ev.source, seeds)}", code=Code.UNKNOWN_SOURCE))
             return Citation(ev.source, ev.source)
         for k, quote in enumerate(ev.quotes):
             if quote not in seed.text:
-                self.problems.append(doc.at(("evidence", "quotes", k), _not_verbatim(quote, seed)))
+                self.problems.append(doc.at(("evidence", "quotes", k), _not_verbatim(quote, seed),
+                                            code=Code.NOT_VERBATIM))
         return Citation(seed.id, seed.title)
 
     # -- examples ------------------------------------------------------------
@@ -382,7 +407,8 @@ class _Loader:
         folder = self.folder / "examples"
         files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
         if not files:
-            self.problems.append(Problem(str(folder), None, None, "a pathway needs example cases (examples/*.yaml)"))
+            self.problems.append(Problem(str(folder), None, None, "a pathway needs example cases (examples/*.yaml)",
+                                         code=Code.NO_EXAMPLES))
             return ()
         item_ids = [i.id for i in pathway.items]
         point_ids = [d.id for i in pathway.items for d in i.discussion]
@@ -398,18 +424,21 @@ class _Loader:
             for k, case in good:
                 at: Path_ = ("cases", k)
                 if case.name in names:
-                    self.problems.append(doc.at(at + ("name",), f"duplicate case name '{case.name}'"))
+                    self.problems.append(doc.at(at + ("name",), f"duplicate case name '{case.name}'",
+                                                code=Code.DUPLICATE_ID))
                 names.add(case.name)
                 _values, problems = validate_referral(case.referral, fields, doc, at + ("referral",))
                 self.problems.extend(problems)
                 for item_id in case.expect:
                     if item_id not in item_ids and item_id not in self.broken_items:
                         self.problems.append(doc.at(at + ("expect", item_id),
-                                                    f"unknown item '{item_id}'{did_you_mean(item_id, item_ids)}", key=True))
+                                                    f"unknown item '{item_id}'{did_you_mean(item_id, item_ids)}",
+                                                    code=Code.UNKNOWN_ITEM, key=True))
                 for j, pid in enumerate(case.expect_discussion or ()):
                     if pid not in point_ids:
                         self.problems.append(doc.at(at + ("expect_discussion", j),
-                                                    f"unknown discussion point '{pid}'{did_you_mean(pid, point_ids)}"))
+                                                    f"unknown discussion point '{pid}'{did_you_mean(pid, point_ids)}",
+                                                    code=Code.UNKNOWN_POINT))
                 line = doc.values.get(at, (None, None))[0]
                 cases.append(Case(case.name, str(path), line, dict(case.referral), dict(case.expect),
                                   tuple(case.expect_discussion) if case.expect_discussion is not None else None,
@@ -458,19 +487,23 @@ def _pydantic_problem(doc: Located, cls: type[BaseModel], prefix: Path_, err: An
         owner = _model_at(cls, loc[:-1])
         known = list(owner.model_fields) if owner else []
         hint = did_you_mean(str(loc[-1]), known)
-        return doc.at(path, f"unknown key '{loc[-1]}'{hint}" + (f"; allowed: {one_of(known)}" if known else ""), key=True)
+        return doc.at(path, f"unknown key '{loc[-1]}'{hint}" + (f"; allowed: {one_of(known)}" if known else ""),
+                      code=Code.UNKNOWN_KEY, key=True)
     if kind == "missing":
-        return doc.at(path[:-1], f"missing required key '{loc[-1]}'")
+        return doc.at(path[:-1], f"missing required key '{loc[-1]}'", code=Code.MISSING_REQUIRED_KEY)
     where = ".".join(str(p) for p in loc)
     if kind in ("model_type", "dict_type", "model_attributes_type", "dataclass_type"):
         found = type(err.get("input")).__name__
         shown = {"list": "a list", "str": "text", "NoneType": "nothing", "int": "a number", "float": "a number",
                  "bool": "true/false"}.get(found, found)
-        return doc.at(path, (f"'{where}': " if where else "") + f"expected a mapping of keys to values, not {shown}")
+        return doc.at(path, (f"'{where}': " if where else "") + f"expected a mapping of keys to values, not {shown}",
+                      code=Code.NOT_A_MAPPING)
     msg = err["msg"]
+    code = Code.NOT_A_LIST if kind == "list_type" else Code.INVALID_VALUE
     if kind == "literal_error":
         msg = "must be " + msg.removeprefix("Input should be ")
-    return doc.at(path, f"'{where}': {msg[0].lower()}{msg[1:]}" if where else msg)
+        code = Code.NOT_ALLOWED_VALUE
+    return doc.at(path, f"'{where}': {msg[0].lower()}{msg[1:]}" if where else msg, code=code)
 
 
 def load_pathway(folder: str | Path, *, examples: bool = True) -> Pathway:
@@ -481,5 +514,6 @@ def load_pathway(folder: str | Path, *, examples: bool = True) -> Pathway:
     referrals and whose start-up time counts, such as the audit."""
     folder = Path(folder)
     if not (folder / "pathway.yaml").is_file():
-        raise RulesError([Problem(str(folder), None, None, "not a pathway folder (no pathway.yaml)")])
+        raise RulesError([Problem(str(folder), None, None, "not a pathway folder (no pathway.yaml)",
+                                  code=Code.NO_PATHWAY)])
     return _Loader(folder).load(examples=examples)

@@ -13,7 +13,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import InputError, Problem
+from .errors import Code, InputError, Problem
 
 
 @contextmanager
@@ -21,14 +21,15 @@ def atomic_output(target: str | Path, binary: bool = False) -> Iterator[IO[Any]]
     """A file handle whose contents replace `target` only if the block completes."""
     path = Path(target)
     if path.is_dir():
-        raise InputError([Problem(str(target), None, None, "cannot write: is a folder")])
+        raise InputError([Problem(str(target), None, None, "cannot write: is a folder", code=Code.CANNOT_WRITE)])
     tmp = path.with_name(f".{path.name}.part")
     opened = False
     try:  # the open is inside: a signal landing after the file exists, before `open` returns, removes it too
         try:
             handle: IO[Any] = open(tmp, "wb") if binary else open(tmp, "w", encoding="utf-8", newline="")
         except OSError as exc:
-            raise InputError([Problem(str(target), None, None, f"cannot write: {exc.strerror}")]) from None
+            problem = Problem(str(target), None, None, f"cannot write: {exc.strerror}", code=Code.CANNOT_WRITE)
+            raise InputError([problem]) from None
         opened = True
         with handle:
             yield handle

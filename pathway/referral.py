@@ -18,7 +18,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_core import PydanticCustomError
 
 from .definition import FormField
-from .errors import Problem
+from .errors import Code, Problem
 from .suggest import did_you_mean, one_of
 from .yamlsrc import Located, Path_
 
@@ -192,39 +192,57 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _message(fields: Mapping[str, FormField], err: Mapping[str, Any]) -> tuple[str, str | None, bool]:
-    """(message, field id, located at key?) for one pydantic error."""
+_FALLBACK_CODES = {"date": Code.NOT_A_DATE, "text": Code.NOT_TEXT, "longtext": Code.NOT_TEXT}
+"""The code of a value a field cannot take, by the field's type, where nothing more specific applies."""
+
+
+def _fallback_code(field: FormField, kind: str) -> Code:
+    if kind == "too_long":  # a required text, its length checked after its reader: worded as not allowed
+        return Code.TOO_LONG
+    return _FALLBACK_CODES.get(field.type, Code.NOT_ALLOWED_VALUE)
+
+
+def _message(fields: Mapping[str, FormField], err: Mapping[str, Any]) -> tuple[Code, str, str | None, bool]:
+    """(code, message, field id, located at key?) for one pydantic error."""
     loc = err["loc"]
     name = str(loc[0]) if loc else ""
     kind = err["type"]
     if kind == "extra_forbidden":
-        return f"unknown field '{name}'{did_you_mean(name, fields)}", name, True
+        return Code.UNKNOWN_FIELD, f"unknown field '{name}'{did_you_mean(name, fields)}", name, True
     if name not in fields:  # about the mapping itself: a key that is not valid Unicode text ("\\ud800")
-        return "a field id is not valid Unicode text" if kind == "string_unicode" else err["msg"], None, False
+        if kind == "string_unicode":
+            return Code.NOT_UNICODE, "a field id is not valid Unicode text", None, False
+        return Code.INVALID_VALUE, err["msg"], None, False
     field = fields[name]
     if kind == "missing":
         what = f" ({field.help})" if field.help else ""
-        return f"missing required field '{name}'{what}", name, False
+        return Code.MISSING_REQUIRED_FIELD, f"missing required field '{name}'{what}", name, False
     value = err.get("input")
     if kind == "exclusive":
         option = err.get("ctx", {}).get("option")
-        return (f"field '{name}': '{option}' cannot be combined with other values; allowed: "
+        return (Code.EXCLUSIVE_COMBINED, f"field '{name}': '{option}' cannot be combined with other values; allowed: "
                 f"{allowed(field)}", name, False)
     if len(loc) > 1:  # an element of a multi-choice list
-        return f"field '{name}': {_show(value)} is not an allowed value; allowed: {allowed(field)}", name, False
+        return (Code.NOT_ALLOWED_VALUE,
+                f"field '{name}': {_show(value)} is not an allowed value; allowed: {allowed(field)}", name, False)
     if kind in ("greater_than_equal", "less_than_equal"):
-        return f"field '{name}': {_show(value)} is out of range; allowed: {allowed(field)}", name, False
+        return (Code.OUT_OF_RANGE, f"field '{name}': {_show(value)} is out of range; allowed: {allowed(field)}",
+                name, False)
     if field.required and (value is None or (isinstance(value, str) and not value.strip())):
-        return f"missing required field '{name}' (it is empty)", name, False
+        return Code.MISSING_REQUIRED_FIELD, f"missing required field '{name}' (it is empty)", name, False
     if kind == "string_too_long":
-        return f"field '{name}' is too long; allowed: {allowed(field)}", name, False
+        return Code.TOO_LONG, f"field '{name}' is too long; allowed: {allowed(field)}", name, False
     if kind == "text_unicode":
-        return f"field '{name}': {_show(value)} is not valid Unicode text (a lone surrogate)", name, False
+        return (Code.NOT_UNICODE, f"field '{name}': {_show(value)} is not valid Unicode text (a lone surrogate)",
+                name, False)
     if field.type == "number":
-        return f"field '{name}': {_show(value)} is not a number; allowed: {allowed(field)}", name, False
+        return (Code.NOT_A_NUMBER, f"field '{name}': {_show(value)} is not a number; allowed: {allowed(field)}",
+                name, False)
     if field.type == "tristate":
-        return f"field '{name}': {_show(value)} is not a tri-state answer; allowed: {allowed(field)}", name, False
-    return f"field '{name}': {_show(value)} is not an allowed value; allowed: {allowed(field)}", name, False
+        return (Code.NOT_ALLOWED_VALUE,
+                f"field '{name}': {_show(value)} is not a tri-state answer; allowed: {allowed(field)}", name, False)
+    return (_fallback_code(field, kind),
+            f"field '{name}': {_show(value)} is not an allowed value; allowed: {allowed(field)}", name, False)
 
 
 def validate(
@@ -233,14 +251,15 @@ def validate(
     """Validate one referral mapping; return its values, or every problem found."""
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else ("empty" if data is None else type(data).__name__)
-        return None, [doc.at(prefix, f"a referral must be a mapping of field id to value, not {kind}")]
+        return None, [doc.at(prefix, f"a referral must be a mapping of field id to value, not {kind}",
+                             code=Code.NOT_A_MAPPING)]
     by_id = {f.id: f for f in fields}
     try:
         model = referral_model(fields).model_validate(data)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            message, name, key = _message(by_id, err)
-            problems.append(doc.at(prefix + tuple(err["loc"]), message, key=key, field=name))
+            code, message, name, key = _message(by_id, err)
+            problems.append(doc.at(prefix + tuple(err["loc"]), message, code=code, key=key, field=name))
         return None, sorted(set(problems), key=lambda p: (p.line or 0, p.col or 0, p.message))
     return to_values(model), []

@@ -14,7 +14,7 @@ from typing import Any
 from .backends import get_evaluator
 from .definition import Pathway
 from .engine import Findings, cross_check, evaluate
-from .errors import InputError, OptionError, Problem
+from .errors import Code, InputError, OptionError, Problem
 from .interop.fhir import response_document
 from .referral import Values, validate
 from .report import Report, build_report
@@ -41,13 +41,14 @@ def read_document(path: str | Path) -> Located:
     try:
         text = sys.stdin.read() if name == "-" else Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError([Problem(name, None, None, "file not found")]) from None
+        raise InputError([Problem(name, None, None, "file not found", code=Code.FILE_NOT_FOUND)]) from None
     except IsADirectoryError:
-        raise InputError([Problem(name, None, None, "is a folder, not a referral file")]) from None
+        raise InputError([Problem(name, None, None, "is a folder, not a referral file",
+                                  code=Code.IS_A_FOLDER)]) from None
     except UnicodeDecodeError:
-        raise InputError([Problem(name, None, None, "not UTF-8 text")]) from None
+        raise InputError([Problem(name, None, None, "not UTF-8 text", code=Code.NOT_UTF8)]) from None
     except OSError as exc:
-        raise InputError([Problem(name, None, None, f"cannot read: {exc.strerror}")]) from None
+        raise InputError([Problem(name, None, None, f"cannot read: {exc.strerror}", code=Code.CANNOT_READ)]) from None
     try:
         return load_text(text, "<stdin>" if name == "-" else name)
     except LoadFailure as exc:

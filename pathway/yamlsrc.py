@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from .errors import Problem
+from .errors import Code, Problem
 
 Path_ = tuple[str | int, ...]
 
@@ -32,10 +32,12 @@ _BOOL_RE = re.compile(r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALS
 
 
 class _Refused(Exception):
-    def __init__(self, message: str, mark: yaml.Mark | None) -> None:
+    def __init__(self, code: Code, message: str, mark: yaml.Mark | None, key: str | None = None) -> None:
         super().__init__(message)
+        self.code = code
         self.message = message
         self.mark = mark
+        self.key = key
 
 
 class _SafeLoader(yaml.SafeLoader):
@@ -49,12 +51,13 @@ class _SafeLoader(yaml.SafeLoader):
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise _Refused("YAML aliases (*name) are not allowed in pathway or referral files", event.start_mark)
+            raise _Refused(Code.YAML_ALIAS, "YAML aliases (*name) are not allowed in pathway or referral files",
+                           event.start_mark)
         if self.check_event(yaml.MappingStartEvent, yaml.SequenceStartEvent):
             self._depth = getattr(self, "_depth", 0) + 1
             if self._depth > MAX_DEPTH:
-                raise _Refused(f"nesting deeper than {MAX_DEPTH} levels",
-                              self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+                raise _Refused(Code.TOO_DEEP, f"nesting deeper than {MAX_DEPTH} levels",
+                               self.peek_event().start_mark)  # type: ignore[no-untyped-call]
             try:
                 return super().compose_node(parent, index)
             finally:
@@ -82,20 +85,20 @@ class Located:
     values: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
 
-    def at(self, path: Path_, message: str, *, key: bool = False, field: str | None = None) -> Problem:
+    def at(self, path: Path_, message: str, *, code: Code, key: bool = False, field: str | None = None) -> Problem:
         """A problem located at `path` (or the nearest enclosing node we know)."""
         table = self.keys if key else self.values
         probe = tuple(path)
         while probe:
             if probe in table:
                 line, col = table[probe]
-                return Problem(self.file, line, col, message, field)
+                return Problem(self.file, line, col, message, field, code=code)
             if probe in self.values:
                 line, col = self.values[probe]
-                return Problem(self.file, line, col, message, field)
+                return Problem(self.file, line, col, message, field, code=code)
             probe = probe[:-1]
         pos = self.values.get(())
-        return Problem(self.file, pos[0] if pos else None, pos[1] if pos else None, message, field)
+        return Problem(self.file, pos[0] if pos else None, pos[1] if pos else None, message, field, code=code)
 
 
 _PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
@@ -104,16 +107,16 @@ _PLAIN_TAGS = frozenset({"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"})
 def _walk(node: yaml.Node, path: Path_, doc: Located, constructor: _SafeLoader) -> Any:
     doc.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.tag not in _PLAIN_TAGS:
-        raise _Refused(f"YAML tags such as '{node.tag}' are not allowed", node.start_mark)
+        raise _Refused(Code.YAML_TAG, f"YAML tags such as '{node.tag}' are not allowed", node.start_mark)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = constructor.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, float, bool)) or key is None:
-                raise _Refused("mapping keys must be plain names", key_node.start_mark)
+                raise _Refused(Code.KEY_NOT_A_NAME, "mapping keys must be plain names", key_node.start_mark)
             key = str(key) if not isinstance(key, str) else key
             if key in out:
-                raise _Refused(f"duplicate key '{key}'", key_node.start_mark)
+                raise _Refused(Code.DUPLICATE_KEY, f"duplicate key '{key}'", key_node.start_mark, key)
             sub = path + (key,)
             doc.keys[sub] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             out[key] = _walk(value_node, sub, doc, constructor)
@@ -126,7 +129,7 @@ def _walk(node: yaml.Node, path: Path_, doc: Located, constructor: _SafeLoader) 
 def load_yaml(text: str, file: str) -> Located:
     """Parse one YAML document; raise `LoadFailure` with a located problem on any error."""
     if len(text) > MAX_BYTES:
-        raise LoadFailure(Problem(file, None, None, f"file is larger than {MAX_BYTES:,} bytes"))
+        raise LoadFailure(_too_large(file))
     try:
         loader = _SafeLoader(text)
     except yaml.reader.ReaderError as exc:
@@ -138,17 +141,17 @@ def load_yaml(text: str, file: str) -> Located:
             doc.data = _walk(node, (), doc, loader)
         return doc
     except _Refused as exc:
-        raise LoadFailure(_problem(file, exc.message, exc.mark)) from None
+        raise LoadFailure(_problem(file, exc.code, exc.message, exc.mark), duplicate=exc.key) from None
     except yaml.reader.ReaderError as exc:
         raise LoadFailure(_reader_problem(file, text, exc)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         what = " ".join(s for s in (exc.context, exc.problem) if s)
-        raise LoadFailure(_problem(file, f"not valid YAML: {what}", mark)) from None
+        raise LoadFailure(_problem(file, Code.YAML_SYNTAX, f"not valid YAML: {what}", mark)) from None
     except yaml.YAMLError as exc:
-        raise LoadFailure(Problem(file, None, None, f"not valid YAML: {exc}")) from None
+        raise LoadFailure(Problem(file, None, None, f"not valid YAML: {exc}", code=Code.YAML_SYNTAX)) from None
     except RecursionError:
-        raise LoadFailure(Problem(file, None, None, "not valid YAML: nested too deeply")) from None
+        raise LoadFailure(Problem(file, None, None, "not valid YAML: nested too deeply", code=Code.TOO_DEEP)) from None
     finally:
         loader.dispose()
 
@@ -189,21 +192,22 @@ def duplicate_problem(text: str, file: str, exc: DuplicateKey) -> Problem:
     try:
         load_yaml(text, file)
     except LoadFailure as failure:
-        if failure.problem.message == str(exc):
+        if failure.duplicate == exc.key:
             return failure.problem
-    return Problem(file, None, None, str(exc))
+    return Problem(file, None, None, str(exc), code=Code.DUPLICATE_KEY)
 
 
 def load_json(text: str, file: str) -> Located:
     """Parse JSON strictly, then borrow positions from the YAML reader when it agrees."""
     if len(text) > MAX_BYTES:
-        raise LoadFailure(Problem(file, None, None, f"file is larger than {MAX_BYTES:,} bytes"))
+        raise LoadFailure(_too_large(file))
     try:
         data = parse_json(text)
     except json.JSONDecodeError as exc:
-        raise LoadFailure(Problem(file, exc.lineno, exc.colno, f"not valid JSON: {exc.msg}")) from None
+        raise LoadFailure(Problem(file, exc.lineno, exc.colno, f"not valid JSON: {exc.msg}",
+                                  code=Code.JSON_SYNTAX)) from None
     except RecursionError:
-        raise LoadFailure(Problem(file, None, None, "not valid JSON: nested too deeply")) from None
+        raise LoadFailure(Problem(file, None, None, "not valid JSON: nested too deeply", code=Code.TOO_DEEP)) from None
     except DuplicateKey as exc:
         raise LoadFailure(duplicate_problem(text, file, exc)) from None
     try:
@@ -224,18 +228,24 @@ def _reader_problem(file: str, text: str, exc: yaml.reader.ReaderError) -> Probl
     before = text[: exc.position]
     line = before.count("\n") + 1
     col = exc.position - (before.rfind("\n") + 1) + 1
-    return Problem(file, line, col, f"not valid YAML: character U+{exc.character:04X} is not allowed")
+    return Problem(file, line, col, f"not valid YAML: character U+{exc.character:04X} is not allowed",
+                   code=Code.YAML_SYNTAX)
 
 
-def _problem(file: str, message: str, mark: yaml.Mark | None) -> Problem:
+def _problem(file: str, code: Code, message: str, mark: yaml.Mark | None) -> Problem:
     if mark is None:
-        return Problem(file, None, None, message)
-    return Problem(file, mark.line + 1, mark.column + 1, message)
+        return Problem(file, None, None, message, code=code)
+    return Problem(file, mark.line + 1, mark.column + 1, message, code=code)
+
+
+def _too_large(file: str) -> Problem:
+    return Problem(file, None, None, f"file is larger than {MAX_BYTES:,} bytes", code=Code.FILE_TOO_LARGE)
 
 
 class LoadFailure(Exception):
-    """A document could not be parsed at all."""
+    """A document could not be parsed at all; `duplicate` names the key given twice, when that is why."""
 
-    def __init__(self, problem: Problem) -> None:
+    def __init__(self, problem: Problem, *, duplicate: str | None = None) -> None:
         super().__init__(str(problem))
         self.problem = problem
+        self.duplicate = duplicate

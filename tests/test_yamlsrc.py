@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from pathway.errors import Code
 from pathway.yamlsrc import LoadFailure, load_json, load_yaml
 
 
@@ -10,8 +11,8 @@ def test_positions_of_keys_and_values() -> None:
     assert doc.data == {"a": 1, "b": ["x", {"c": 2}]}
     assert doc.keys[("b",)] == (2, 1)
     assert doc.values[("b", 1, "c")] == (4, 9)
-    assert str(doc.at(("b", 1, "c"), "bad")) == "f.yaml:4:9: bad"
-    assert str(doc.at(("b", 1, "c"), "bad", key=True)) == "f.yaml:4:6: bad"
+    assert str(doc.at(("b", 1, "c"), "bad", code=Code.INVALID_VALUE)) == "f.yaml:4:9: bad"
+    assert str(doc.at(("b", 1, "c"), "bad", code=Code.INVALID_VALUE, key=True)) == "f.yaml:4:6: bad"
 
 
 def test_only_yes_no_true_false_are_booleans() -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from ..definition import Pathway
-from ..errors import Problem
+from ..errors import Code, Problem
 from ..inputs import Record, read_file
 from ..yamlsrc import MAX_BYTES, Located
 from .rowpath import Pending, csv_cells, json_line, read_record
@@ -273,7 +273,8 @@ def _rows(task: Task, pathway: Pathway) -> Batch:
     for line, row in task.rows:
         if isinstance(row, str):   # the csv module refused the row (inputs reports it the same way)
             source = f"{task.name}:{line}"
-            batch.routed.append((line, read_record(Record(source, Located(source, None), Problem(task.name, line, None, row)))))
+            problem = Problem(task.name, line, None, row, code=Code.CSV_SYNTAX)
+            batch.routed.append((line, read_record(Record(source, Located(source, None), problem))))
         elif len(row) > width:
             batch.routed.append((line, csv_cells(task.name, line, header, row)))
         else:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputError, Problem
+from ..errors import Code, InputError, Problem
 from ..filekinds import ALL_SUFFIXES, CSV_SUFFIXES, MANY_SUFFIXES
 from ..inputs import expand, must_exist
 from .sizing import FILES_PER_TASK, file_size
@@ -70,7 +70,7 @@ def check_inputs(inputs: Iterable[str]) -> list[Path]:
     files = list(expand(names))
     if not files:
         raise InputError([Problem(", ".join(names), None, None, "no referral files found (expected "
-                                  + ", ".join(ALL_SUFFIXES) + ")")])
+                                  + ", ".join(ALL_SUFFIXES) + ")", code=Code.NO_REFERRAL_FILES)])
     return files
 
 
@@ -111,7 +111,7 @@ def _big_file(path: Path, is_csv: bool, batch: int, index: int) -> Iterator[Task
         return
     if scan.bad_byte is not None:
         yield Task(index, "failed", name, size=file_size(name),
-                   problem=Problem(name, None, None, f"not UTF-8 text (byte {scan.bad_byte})"))
+                   problem=Problem(name, None, None, f"not UTF-8 text (byte {scan.bad_byte})", code=Code.NOT_UTF8))
         return
     if is_csv and (scan.csv_module or scan.lone_cr or scan.nul):
         yield from _csv_rows(path, batch, index)
@@ -246,7 +246,8 @@ def _csv_rows(path: Path, batch: int, index: int) -> Iterator[Task]:
         except StopIteration:
             return
         except csv.Error as exc:
-            yield Task(index, "failed", name, problem=Problem(name, 1, None, f"not valid CSV: {exc}"))
+            problem = Problem(name, 1, None, f"not valid CSV: {exc}", code=Code.CSV_SYNTAX)
+            yield Task(index, "failed", name, problem=problem)
             return
         rows: list[tuple[int, tuple[str, ...] | str]] = []
         done = read[0]

@@ -49,7 +49,7 @@ from typing import Any
 
 from .. import conditions as C
 from ..definition import FormField, Pathway
-from ..errors import ExportError, InputError, Problem
+from ..errors import Code, ExportError, InputError, Problem
 from ..referral import validate
 from ..suggest import did_you_mean, one_of
 from ..yamlsrc import Located, Path_
@@ -317,22 +317,24 @@ class _ResponseReader:
         displays |= {f"{f.id}.help": "a display item" for f in pathway.fields.values() if f.help}
         self.structure = sections | displays
 
-    def fail(self, path: Path_, message: str, field: str | None = None) -> None:
-        self.problems.append(self.doc.at(self.prefix + path, message, field=field))
+    def fail(self, code: Code, path: Path_, message: str, field: str | None = None) -> None:
+        self.problems.append(self.doc.at(self.prefix + path, message, code=code, field=field))
 
     def read(self, data: Mapping[str, Any]) -> None:
         kind = data.get("resourceType")
         if kind != "QuestionnaireResponse":
             what = f"a FHIR {kind}" if isinstance(kind, str) else f"resourceType {kind!r}"
-            self.fail(("resourceType",), f"{what} is not a referral: send a QuestionnaireResponse answering the"
-                                         " pathway's Questionnaire (pathway export questionnaire)")
+            self.fail(Code.NOT_A_QUESTIONNAIRE_RESPONSE, ("resourceType",),
+                      f"{what} is not a referral: send a QuestionnaireResponse answering the"
+                      " pathway's Questionnaire (pathway export questionnaire)")
             return
         if data.get("status") == "entered-in-error":
-            self.fail(("status",), "this QuestionnaireResponse is marked entered-in-error: it must not be used")
+            self.fail(Code.ENTERED_IN_ERROR, ("status",),
+                      "this QuestionnaireResponse is marked entered-in-error: it must not be used")
         self.questionnaire(data.get("questionnaire"))
         items = data.get("item", [])
         if not isinstance(items, list):
-            self.fail(("item",), "'item' must be a list of items")
+            self.fail(Code.NOT_A_LIST, ("item",), "'item' must be a list of items")
         else:
             self.walk(items, ("item",))
         self.identifier(data.get("identifier"))
@@ -342,7 +344,8 @@ class _ResponseReader:
             return
         url = questionnaire_url(self.pathway)
         if not isinstance(ref, str) or ref.split("|", 1)[0] != url:
-            self.fail(("questionnaire",), f"this response answers the Questionnaire {ref!r}, not this pathway's '{url}'")
+            self.fail(Code.WRONG_QUESTIONNAIRE, ("questionnaire",),
+                      f"this response answers the Questionnaire {ref!r}, not this pathway's '{url}'")
 
     def identifier(self, ident: Any) -> None:
         """R4's identifier is one Identifier (R5 made it a list: a list of one is read too)."""
@@ -353,7 +356,7 @@ class _ResponseReader:
             return
         value = ident.get("value") if isinstance(ident, dict) else None
         if not isinstance(value, str) or not value.strip():
-            self.fail(at, "identifier must be one Identifier with a 'value' (the referral id)")
+            self.fail(Code.BAD_IDENTIFIER, at, "identifier must be one Identifier with a 'value' (the referral id)")
             return
         answered = self.mapping.get("referral_id")
         if answered is None:
@@ -362,29 +365,31 @@ class _ResponseReader:
             if position:
                 self.positions[("referral_id",)] = position
         elif isinstance(answered, str) and answered.strip() != value.strip():
-            self.fail(at + ("value",), f"identifier.value '{value}' differs from the referral_id answer '{answered}'",
+            self.fail(Code.CONFLICTING_ID, at + ("value",),
+                      f"identifier.value '{value}' differs from the referral_id answer '{answered}'",
                       field="referral_id")
 
     def walk(self, items: list[Any], path: Path_) -> None:
         for i, item in enumerate(items):
             at = path + (i,)
             if not isinstance(item, dict):
-                self.fail(at, "an item must be a JSON object with a linkId")
+                self.fail(Code.BAD_ITEM, at, "an item must be a JSON object with a linkId")
                 continue
             link = item.get("linkId")
             if not isinstance(link, str):
-                self.fail(at, "an item needs a linkId")
+                self.fail(Code.BAD_ITEM, at, "an item needs a linkId")
                 continue
             field = self.pathway.fields.get(link)
             if field is not None:
                 self.answers(field, item, at)
             elif link in self.structure:
                 if item.get("answer"):
-                    self.fail(at + ("answer",), f"linkId '{link}' is {self.structure[link]} and takes no answer")
+                    self.fail(Code.UNEXPECTED_ANSWER, at + ("answer",),
+                              f"linkId '{link}' is {self.structure[link]} and takes no answer")
             else:
                 known = list(self.pathway.fields) + list(self.structure)
-                self.fail(at + ("linkId",), f"linkId '{link}' is not in the pathway's Questionnaire"
-                                            f"{did_you_mean(link, known)}")
+                self.fail(Code.UNKNOWN_LINK_ID, at + ("linkId",),
+                          f"linkId '{link}' is not in the pathway's Questionnaire{did_you_mean(link, known)}")
                 continue
             children = item.get("item")
             if isinstance(children, list):
@@ -397,17 +402,19 @@ class _ResponseReader:
 
     def answers(self, f: FormField, item: dict[str, Any], at: Path_) -> None:
         if f.id in self.seen:
-            self.fail(at + ("linkId",), f"linkId '{f.id}' is answered more than once", field=f.id)
+            self.fail(Code.DUPLICATE_ANSWER, at + ("linkId",), f"linkId '{f.id}' is answered more than once",
+                      field=f.id)
             return
         self.seen.add(f.id)
         answers = item.get("answer", [])
         if not isinstance(answers, list):
-            self.fail(at + ("answer",), f"linkId '{f.id}': 'answer' must be a list", field=f.id)
+            self.fail(Code.NOT_A_LIST, at + ("answer",), f"linkId '{f.id}': 'answer' must be a list", field=f.id)
             return
         if not answers:
             return
         if len(answers) > 1 and f.type != "multichoice":
-            self.fail(at + ("answer",), f"linkId '{f.id}' takes one answer, not {len(answers)}", field=f.id)
+            self.fail(Code.TOO_MANY_ANSWERS, at + ("answer",), f"linkId '{f.id}' takes one answer, not {len(answers)}",
+                      field=f.id)
             return
         got: list[Any] = []
         for j, answer in enumerate(answers):
@@ -431,43 +438,48 @@ class _ResponseReader:
         keys = [k for k in answer if k.startswith("value")] if isinstance(answer, dict) else []
         if len(keys) != 1:
             what = "no value" if not keys else f"{len(keys)} values ({', '.join(keys)})"
-            self.fail(at, f"linkId '{f.id}': an answer needs exactly one value, here {what};"
-                          f" expected {' or '.join(expected)}", field=f.id)
+            self.fail(Code.ANSWER_VALUE_COUNT, at, f"linkId '{f.id}': an answer needs exactly one value, here {what};"
+                                                   f" expected {' or '.join(expected)}", field=f.id)
             return _BAD
         key = keys[0]
         raw = answer[key]
         where = at + (key,)
         if key not in expected:
-            self.fail(where, f"linkId '{f.id}': {key} does not answer {_kind(f)} question;"
-                             f" expected {' or '.join(expected)}", field=f.id)
+            self.fail(Code.WRONG_ANSWER_TYPE, where, f"linkId '{f.id}': {key} does not answer {_kind(f)} question;"
+                                                     f" expected {' or '.join(expected)}", field=f.id)
             return _BAD
         if key == "valueCoding":
             return self.coding(f, raw, where)
         if key == "valueBoolean":
             if isinstance(raw, bool):
                 return "yes" if raw else "no"
-            self.fail(where, f"linkId '{f.id}': valueBoolean must be true or false, not {raw!r}", field=f.id)
+            self.fail(Code.WRONG_ANSWER_TYPE, where,
+                      f"linkId '{f.id}': valueBoolean must be true or false, not {raw!r}", field=f.id)
             return _BAD
         if key in ("valueDecimal", "valueInteger"):
             number_ok = isinstance(raw, int) if key == "valueInteger" else isinstance(raw, (int, float))
             if number_ok and not isinstance(raw, bool):
                 return raw
-            self.fail(where, f"linkId '{f.id}': {key} must be a JSON number, not {raw!r}", field=f.id)
+            self.fail(Code.WRONG_ANSWER_TYPE, where, f"linkId '{f.id}': {key} must be a JSON number, not {raw!r}",
+                      field=f.id)
             return _BAD
         if isinstance(raw, str):  # valueDate, valueString
             return raw
-        self.fail(where, f"linkId '{f.id}': {key} must be a JSON string, not {raw!r}", field=f.id)
+        self.fail(Code.WRONG_ANSWER_TYPE, where, f"linkId '{f.id}': {key} must be a JSON string, not {raw!r}",
+                  field=f.id)
         return _BAD
 
     def coding(self, f: FormField, coding: Any, at: Path_) -> Any:
         codes = [code for code, _label, _exclusive in _options(f)]
         if not isinstance(coding, dict) or not isinstance(coding.get("code"), str):
-            self.fail(at, f"linkId '{f.id}': valueCoding needs a 'code', one of {one_of(codes)}", field=f.id)
+            self.fail(Code.BAD_CODING, at, f"linkId '{f.id}': valueCoding needs a 'code', one of {one_of(codes)}",
+                      field=f.id)
             return _BAD
         system = code_system(self.pathway, f)
         if coding.get("system", system) != system:
-            self.fail(at + ("system",), f"linkId '{f.id}': code system {coding['system']!r} is not the pathway's;"
-                                        f" expected '{system}'", field=f.id)
+            self.fail(Code.WRONG_CODE_SYSTEM, at + ("system",),
+                      f"linkId '{f.id}': code system {coding['system']!r} is not the pathway's; expected '{system}'",
+                      field=f.id)
             return _BAD
         return coding["code"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..definition import Pathway
-from ..errors import InputError, Problem
+from ..errors import Code, InputError, Problem
 from ..filekinds import ALL_SUFFIXES
 from ..inputs import Record, iter_records, must_exist
 from ..service import check, referral_values
@@ -70,7 +70,8 @@ def make_packet(
     must_exist(inputs)
     gathered = gather(inputs, pathway, at=at, engine=engine, cross=cross)
     if not gathered.records:
-        raise InputError([Problem(str(i), None, None, f"no referral files here (looked for {', '.join(ALL_SUFFIXES)})")
+        raise InputError([Problem(str(i), None, None, f"no referral files here (looked for {', '.join(ALL_SUFFIXES)})",
+                                  code=Code.NO_REFERRAL_FILES)
                           for i in inputs])
     packet = build_packet(pathway, gathered.included, gathered.not_included, generated_at=at, title=title,
                           meeting_date=meeting_date)
