@@ -295,6 +295,26 @@ def test_no_state_carries_over_between_referrals(itb: Pathway, itb_durable: Dura
     assert list(itb_durable.truth(empty)) == [None] * len(plan_of(itb).names)
 
 
+def test_live_sessions_are_told_by_durables_error_code(itb_durable: DurableEvaluator,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A session left behind is seen; only error code 309 (no such session) means none; any other
+    failure of the engine is raised."""
+    with monkeypatch.context() as m:
+        m.setattr(D, "_forget", lambda host, rulesets: None)
+        itb_durable.truth({"referral_id": "left behind"})
+    assert itb_durable.live_sessions() == list(itb_durable.rulesets)
+    D._forget(D._host(), itb_durable.rulesets)
+    assert itb_durable.live_sessions() == []
+    native = importlib.import_module("durable_rules_engine")
+    for failure in (native.error("Could not get state, error code: 3090"), RuntimeError("error code: 309")):
+        def fail(ruleset: str, sid: str, failure: Exception = failure) -> Any:
+            raise failure
+
+        monkeypatch.setattr(D._host(), "get_state", fail)
+        with pytest.raises(type(failure)):
+            itb_durable.live_sessions()
+
+
 def test_concurrent_callers_are_serialised(itb: Pathway, itb_durable: DurableEvaluator) -> None:
     referrals = random_referrals(itb, 400, seed=99)
     reference = PythonEvaluator(itb)

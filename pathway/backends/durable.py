@@ -53,6 +53,7 @@ import importlib
 import json
 import math
 import os
+import re
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -78,6 +79,7 @@ MAX_ALTERNATIVES = 256  # ours: conjunctions one condition may expand to, per po
 
 KIND = ("kind", "referral")  # the discriminator every pattern tests first
 SID = "referral"  # the one session id; its state is deleted after every referral
+_NO_SUCH_SESSION = 309  # rules.h ERR_SID_NOT_FOUND
 SEEN = "seen"  # the rule of every ruleset that matches every referral
 TRISTATE = ("yes", "no")
 _NO_OPTION = -1  # the code of a value that is not one of the field's options
@@ -604,16 +606,33 @@ class DurableEvaluator:
         """The rulesets still holding a session (none between referrals: for tests)."""
         with _LOCK:
             host = _host()
-            live = []
-            for ruleset in self.rulesets:
-                try:
-                    host.get_state(ruleset, SID)
-                except Exception as exc:
-                    if "error code: 309" not in str(exc):  # 309: no such session
-                        raise
-                else:
-                    live.append(ruleset)
-            return live
+            return [ruleset for ruleset in self.rulesets if _holds_session(host, ruleset)]
+
+
+def _holds_session(host: Any, ruleset: str) -> bool:
+    """Whether `ruleset` holds the referral's session: asking for one it does not hold fails with
+    error code 309; any other failure is raised."""
+    try:
+        host.get_state(ruleset, SID)
+    except Exception as exc:
+        if _error_code(exc) != _NO_SUCH_SESSION:
+            raise
+        return False
+    return True
+
+
+_ERROR_CODE = re.compile(r"error code: (\d+)\Z")
+
+
+def _error_code(exc: BaseException) -> int | None:
+    """The code of a failure in durable-rules' C extension, or None for any other exception. The
+    extension has no attribute for it: it ends its error's one argument with it
+    ("Could not get state, error code: 309"), so it is read from there, once, here."""
+    native = importlib.import_module("durable_rules_engine")
+    if not isinstance(exc, native.error) or len(exc.args) != 1:
+        return None
+    found = _ERROR_CODE.search(str(exc.args[0]))
+    return int(found.group(1)) if found else None
 
 
 def _forget(host: Any, rulesets: Sequence[str]) -> None:
