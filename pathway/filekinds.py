@@ -1,5 +1,10 @@
-"""Which files hold referrals, by suffix: shared by the readers and by the audit's sizing,
-which runs before anything heavy is imported (this module imports nothing)."""
+"""What a file or a document holds, decided here once for every reader (`pathway check`, the
+web app, the MDT packet, the audit): by suffix, which files hold referrals; by content, whether
+a parsed document is a plain referral or a FHIR resource. Shared by the audit's sizing, which
+runs before anything heavy is imported (this module imports only the standard library's enum)."""
+from __future__ import annotations
+
+from enum import Enum
 
 REFERRAL_SUFFIXES = (".yaml", ".yml", ".json")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -7,3 +12,25 @@ CSV_SUFFIXES = (".csv",)
 ALL_SUFFIXES = REFERRAL_SUFFIXES + JSONL_SUFFIXES + CSV_SUFFIXES
 MANY_SUFFIXES = JSONL_SUFFIXES + CSV_SUFFIXES
 """Files of many referrals, which the audit cuts into batches of records (the others go in batches of files)."""
+
+FHIR_KEY = "resourceType"
+"""What marks a FHIR resource: no field id can be it (ids are lower case)."""
+
+
+class DocumentKind(Enum):
+    """What one parsed document (a file, a JSONL line, a request body) is."""
+
+    REFERRAL = "referral"
+    """A plain referral: a mapping of field id to value."""
+    FHIR = "fhir"
+    """A FHIR resource, read as a QuestionnaireResponse to the pathway's Questionnaire (its reader
+    refuses any other resource, naming it)."""
+    OTHER = "other"
+    """Not a mapping: no referral (the referral validation says what it is instead)."""
+
+
+def document_kind(data: object) -> DocumentKind:
+    """Whether a parsed document is a FHIR resource, a plain referral mapping, or neither."""
+    if not isinstance(data, dict):
+        return DocumentKind.OTHER
+    return DocumentKind.FHIR if FHIR_KEY in data else DocumentKind.REFERRAL

@@ -2,7 +2,9 @@
 
 Used by the MDT packet and by the row-at-a-time audit. Every record keeps its
 source (file, and line or row) so that a bad one can be reported precisely
-while the rest are still processed: nothing is dropped silently.
+while the rest are still processed: nothing is dropped silently. What a
+document holds is decided here too (`referral_document`), for every reader:
+a FHIR QuestionnaireResponse becomes the referral its answers give.
 
 CSV: one row per referral, one column per field id. A multi-choice field is
 either one column holding `a|b`, or REDCap-style checkbox columns
@@ -22,7 +24,8 @@ from typing import Any
 
 from .definition import Pathway
 from .errors import Code, InputError, Problem
-from .filekinds import ALL_SUFFIXES, CSV_SUFFIXES, JSONL_SUFFIXES
+from .filekinds import ALL_SUFFIXES, CSV_SUFFIXES, JSONL_SUFFIXES, DocumentKind, document_kind
+from .interop.fhir import response_document
 from .yamlsrc import Located, LoadFailure, Path_, load_json, load_text
 
 REDCAP_COLUMNS = frozenset({
@@ -40,6 +43,19 @@ class Record:
     source: str
     doc: Located
     problem: Problem | None = None
+
+
+def referral_document(pathway: Pathway, doc: Located, data: Any, prefix: Path_ = ()) -> tuple[Any, Located, Path_]:
+    """The referral that `data` (at `prefix` in `doc`) holds, with the document and path that locate it.
+
+    A FHIR resource must be a QuestionnaireResponse to the pathway's Questionnaire (else
+    `InputError`, every problem naming its linkId): its answers become the referral, located at
+    their places in `doc`. Anything else is the referral as it is, for the validation to judge.
+    """
+    if document_kind(data) is DocumentKind.FHIR:
+        doc = response_document(data, pathway, doc, prefix)
+        return doc.data, doc, ()
+    return data, doc, prefix
 
 
 def must_exist(names: Iterable[str | Path]) -> None:

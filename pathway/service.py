@@ -15,7 +15,7 @@ from .backends import get_evaluator
 from .definition import Pathway
 from .engine import Findings, cross_check, evaluate
 from .errors import Code, InputError, OptionError, Problem
-from .interop.fhir import response_document
+from .inputs import referral_document
 from .referral import Values, validate
 from .report import Report, build_report
 from .yamlsrc import Located, LoadFailure, load_text
@@ -58,14 +58,10 @@ def read_document(path: str | Path) -> Located:
 def referral_values(pathway: Pathway, doc: Located, data: Any = None, prefix: tuple[str | int, ...] = ()) -> Values:
     """Validated answers of one referral, or `InputError` with every problem located.
 
-    A FHIR resource (a mapping with `resourceType`, which no field id can be)
-    must be a QuestionnaireResponse to the pathway's Questionnaire: its answers
-    become the referral, located at their places in `doc`.
+    What the document is (a plain referral, or a FHIR QuestionnaireResponse whose
+    answers are the referral) is for the reading layer to say: `inputs.referral_document`.
     """
-    raw = doc.data if data is None else data
-    if isinstance(raw, dict) and "resourceType" in raw:
-        doc, prefix = response_document(raw, pathway, doc, prefix), ()
-        raw = doc.data
+    raw, doc, prefix = referral_document(pathway, doc, doc.data if data is None else data, prefix)
     values, problems = validate(raw, tuple(pathway.fields.values()), doc, prefix)
     if values is None:
         raise InputError(problems)

@@ -18,6 +18,7 @@ import polars as pl
 
 from ..definition import Pathway
 from ..errors import Code, Problem
+from ..filekinds import DocumentKind, document_kind
 from ..inputs import Record, read_file
 from ..yamlsrc import MAX_BYTES, Located
 from .rowpath import Pending, csv_cells, json_line, read_record
@@ -167,7 +168,7 @@ def _keys_ok(lines: pl.Series, raw: pl.DataFrame, known: set[str]) -> pl.DataFra
     """`_keys_ok`: every key of the line is a known field, once (Polars drops unknown keys and
     keeps the first of duplicates, which the row reader refuses); `_keys_bad`: the line has a
     duplicate key or an unknown one, so the row reader certainly refuses it (a FHIR resource,
-    which `resourceType` marks, is left to the row reader: it is read another way).
+    `filekinds.document_kind` of the line's keys, is left to the row reader: it is read another way).
 
     Every key is followed by a colon and every non-null field Polars read came from a key,
     so a line with exactly as many colons as non-null fields has nothing else. Otherwise
@@ -187,7 +188,8 @@ def _keys_ok(lines: pl.Series, raw: pl.DataFrame, known: set[str]) -> pl.DataFra
         names = [k[1:-2] for k in keys or []]
         refused = len(set(names)) != len(names) or not all(n in known for n in names)
         ok[i] = not refused
-        bad[i] = refused and "resourceType" not in names
+        as_document = dict.fromkeys(names)   # the line's keys: all that tells a FHIR resource
+        bad[i] = refused and document_kind(as_document) is not DocumentKind.FHIR
     return pl.DataFrame({"_keys_ok": ok, "_keys_bad": bad}, schema={"_keys_ok": pl.Boolean, "_keys_bad": pl.Boolean})
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..definition import Pathway
+from ..filekinds import DocumentKind, document_kind
 from ..inputs import Record, csv_record, csv_row
 from ..referral import Values, referral_model, to_values
 from ..service import validate_referral
@@ -98,9 +99,10 @@ def decide(pending: Pending, pathway: Pathway) -> Decided | None:
             return Decided(None, (str(record.problem),))
         values, found = validate_referral(pathway, record.doc)
         return Decided(values, None if values is not None else tuple(str(p) for p in found))
-    if not isinstance(data, dict):
+    kind = document_kind(data)
+    if kind is DocumentKind.OTHER:
         return Decided(None)
-    if "resourceType" in data:  # a FHIR QuestionnaireResponse: read by the shared path, as `pathway check` does
+    if kind is DocumentKind.FHIR:  # a FHIR QuestionnaireResponse: read by the shared path, as `pathway check` does
         return Decided(validate_referral(pathway, Located(pending.source, data))[0])
     try:
         model = _model(pathway).model_validate(data)
