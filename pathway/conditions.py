@@ -15,6 +15,11 @@ YAML forms (one mapping per node):
     {field: F, contains: V}      multi-choice includes V
     {field: F, contains_any: [V, ...]} / {field: F, contains_all: [V, ...]}
     {field: F, answered: true}   true when answered, otherwise unknown (never false)
+    {field: F, answered: false}  true when not answered, false when answered: in a
+                                 discussion point's `when` only (the loader refuses it
+                                 elsewhere), so that a point can name what a referral
+                                 leaves out ("the trial is done; its dose is not
+                                 recorded") without any status reading unknown as "no"
 """
 from __future__ import annotations
 
@@ -74,7 +79,14 @@ class Answered:
     field: str
 
 
-Condition = Union[All, AnyOf, Not, In, Compare, Contains, Answered]
+@dataclass(frozen=True)
+class Unanswered:
+    """True exactly when the field is not answered: never unknown. Discussion points only."""
+
+    field: str
+
+
+Condition = Union[All, AnyOf, Not, In, Compare, Contains, Answered, Unanswered]
 
 COMPARATORS: dict[str, Callable[[float, float], bool]] = {
     "lt": operator.lt,
@@ -120,6 +132,8 @@ def evaluate(cond: Condition, values: Mapping[str, Any]) -> TV:
         r = evaluate(cond.part, values)
         return None if r is None else not r
     value = values.get(cond.field)
+    if isinstance(cond, Unanswered):
+        return value is None
     if value is None:
         return None
     if isinstance(cond, In):
@@ -151,6 +165,8 @@ def describe(cond: Condition, labels: Mapping[str, str] | None = None) -> str:
         if len(cond.values) == 1:
             return f"{name(cond.field)} ∋ {cond.values[0]}"
         return f"{name(cond.field)} ∋ {cond.mode} of {{{', '.join(cond.values)}}}"
+    if isinstance(cond, Unanswered):
+        return f"{name(cond.field)} not answered"
     return f"{name(cond.field)} answered"
 
 
@@ -168,7 +184,7 @@ def to_data(cond: Condition) -> dict[str, Any]:
         return {"field": cond.field, cond.op: cond.number}
     if isinstance(cond, Contains):
         return {"field": cond.field, f"contains_{cond.mode}": list(cond.values)}
-    return {"field": cond.field, "answered": True}
+    return {"field": cond.field, "answered": not isinstance(cond, Unanswered)}
 
 
 BROKEN = "broken"
@@ -267,10 +283,10 @@ class Parser:
             return None
         arg = raw[op]
         if op == "answered":
-            if arg is not True:
-                self.fail(Code.INVALID_VALUE, where, "'answered' takes the value true")
+            if not isinstance(arg, bool):
+                self.fail(Code.INVALID_VALUE, where, "'answered' takes true or false")
                 return None
-            return Answered(name)
+            return Answered(name) if arg else Unanswered(name)
         if op in COMPARATORS:
             if isinstance(arg, bool) or not isinstance(arg, (int, float)):
                 self.fail(Code.NOT_A_NUMBER, where, f"'{op}' takes a number")
@@ -331,4 +347,13 @@ def can_be(cond: Condition) -> tuple[bool, bool]:
         return any(t for t, _ in parts), all(f for _, f in parts)
     if isinstance(cond, Answered):
         return True, False
-    return True, True
+    return True, True  # Unanswered too: true until answered, then false
+
+
+def reads_absence(cond: Condition) -> bool:
+    """Whether a condition tests that a field is not answered (allowed in discussion points only)."""
+    if isinstance(cond, (All, AnyOf)):
+        return any(reads_absence(p) for p in cond.parts)
+    if isinstance(cond, Not):
+        return reads_absence(cond.part)
+    return isinstance(cond, Unanswered)

@@ -295,6 +295,9 @@ class _Loader:
                                             f"field '{f.id}': 'unknown' is built in and cannot be an option",
                                             code=Code.RESERVED_OPTION))
         shown = parser.parse(f.shown_when, at + ("shown_when",)) if f.shown_when is not None else None
+        if shown is not None and C.reads_absence(shown):
+            self.problems.append(doc.at(at + ("shown_when",), f"field '{f.id}': 'answered: false' belongs in a"
+                                        " discussion point's 'when' only", code=Code.WRONG_OPERATOR))
         return FormField(
             id=f.id, type=f.type, label=f.label, section=section, help=f.help, required=f.required,
             options=tuple(Option(o.value, o.label, o.exclusive) for o in f.options or ()),
@@ -323,6 +326,11 @@ class _Loader:
                                             f"{did_you_mean(it.section, section_ids)}", code=Code.UNKNOWN_SECTION))
             holds = parser.parse(it.holds, at + ("holds",))
             applies = parser.parse(it.applies_when, at + ("applies_when",)) if it.applies_when is not None else None
+            for key, cond in (("holds", holds), ("applies_when", applies)):
+                if cond is not None and C.reads_absence(cond):
+                    self.problems.append(doc.at(at + (key,), f"item '{it.id}': 'answered: false' belongs in a"
+                                                f" discussion point's 'when'; a status never reads a missing answer"
+                                                f" as anything but unknown", code=Code.WRONG_OPERATOR))
             citations = self.citations(it.citations, doc, at + ("citations",), seeds, sources)
             points = []
             for k, d in enumerate(it.discussion):

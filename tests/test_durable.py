@@ -98,6 +98,7 @@ LEAVES: tuple[C.Condition, ...] = (
     Contains("mc", ("x",), "any"), Contains("mc", ("x", "y"), "any"), Contains("mc", ("x", "y"), "all"),
     Contains("mc", ("none",), "any"), Contains("mc", ("x", "y", "z"), "all"),
     *(Answered(f.id) for f in FIELDS),
+    *(C.Unanswered(f.id) for f in FIELDS),   # `answered: false`: true until answered, then false
 )
 
 COMBINED: tuple[C.Condition, ...] = (
@@ -111,6 +112,8 @@ COMBINED: tuple[C.Condition, ...] = (
     AnyOf((In("c", ("a",)), All((In("c", ("a",)), Compare("m", "gt", 3.0))))),  # absorbed
     Not(Not(Compare("n", "ge", 18.0))),
     All((Answered("d"), Not(Answered("d")))),  # can never be true or false
+    All((In("t", ("yes",)), C.Unanswered("n"))),  # "the trial is done; its dose is not recorded"
+    AnyOf((C.Unanswered("mc"), Contains("mc", ("x",), "any"))),
 )
 
 OPERATOR_CONDITIONS = (*LEAVES, *(Not(c) for c in LEAVES), *COMBINED)

@@ -141,6 +141,15 @@ def test_answered_is_never_false(run: Run, value: Any) -> None:
     assert run(Not(Answered("f")), {"f": value}) is NOT[expected]
 
 
+@EVALUATORS
+@pytest.mark.parametrize("value", ANSWERS, ids=repr)
+def test_not_answered_is_never_unknown(run: Run, value: Any) -> None:
+    """`answered: false` (discussion points only) tests that the referral leaves a field out."""
+    assert run(C.Unanswered("f"), {"f": value}) is (value is None)
+    assert run(All((X, C.Unanswered("g"))), {"f": "yes", "g": value}) is (value is None)
+    assert run(All((X, C.Unanswered("g"))), {"f": None, "g": value}) is (None if value is None else False)
+
+
 def test_answered_can_be_true_but_never_false() -> None:
     assert C.can_be(Answered("f")) == (True, False)
     assert C.can_be(Not(Answered("f"))) == (False, True)

@@ -113,7 +113,7 @@ def test_all_problems_reported_at_once_with_locations(rules_copy: Path) -> None:
         "rules/itb-cp/items.yaml:220:5: missing required key 'section'",
         "rules/itb-cp/items.yaml:221:5: unknown key 'sektion' (did you mean 'section'?); allowed: id, section, title,"
         " holds, applies_when, explain, citations, discussion, source, shows",
-        "rules/itb-cp/items.yaml:281:35: operator 'lt' cannot test tristate field 'physiotherapy'; allowed: is, answered",
+        "rules/itb-cp/items.yaml:292:35: operator 'lt' cannot test tristate field 'physiotherapy'; allowed: is, answered",
     ]
 
 
@@ -233,3 +233,21 @@ def test_a_seeds_folder_without_a_manifest_is_reported_at_the_seeds_key(rules_co
     seeds_folder = rules_copy.parent.parent.resolve()
     assert f"rules/itb-cp/pathway.yaml:19:8: 'seeds': no seed manifest (manifest.yaml) in {seeds_folder}" in found
     assert all(re.match(r"[^:]+:[0-9]+:[0-9]+: ", p) for p in found), found   # every one located
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [("holds: {field: trial_status, is: done}", "holds: {field: trial_dose_mcg, answered: false}", "holds"),
+     ("applies_when: {field: trial_status, is: done}\n    holds: {field: trial_response, is: positive}",
+      "applies_when: {field: trial_method, answered: false}\n    holds: {field: trial_response, is: positive}",
+      "applies_when")],
+)
+def test_answered_false_is_for_discussion_points_only(rules_copy: Path, old: str, new: str, key: str) -> None:
+    """A status never reads a missing answer as anything but unknown: `answered: false` decides no status."""
+    edit(rules_copy / "items.yaml", old, new)
+    with pytest.raises(RulesError) as info:
+        load_pathway(rules_copy)
+    [problem] = info.value.problems
+    assert problem.code.value == "wrong-operator"
+    assert problem.message.endswith("'answered: false' belongs in a discussion point's 'when'; a status never reads"
+                                    " a missing answer as anything but unknown")

@@ -60,6 +60,8 @@ def ref_eval(cond: dict[str, Any], answers: dict[str, Any]) -> bool | None:
         inner = ref_eval(cond["not"], answers)
         return None if inner is None else not inner
     value = answers.get(cond["field"])
+    if cond.get("answered") is False:
+        return value is None
     if value is None:
         return None
     if "is" in cond:

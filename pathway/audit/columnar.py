@@ -61,6 +61,8 @@ def compile_condition(cond: C.Condition, fields: dict[str, FormField]) -> pl.Exp
         if cond.mode == "any":
             return (column & wanted) != pl.lit(0, pl.UInt32)
         return (column & wanted) == wanted
+    if isinstance(cond, C.Unanswered):
+        return column.is_null()
     return pl.when(column.is_not_null()).then(pl.lit(True)).otherwise(pl.lit(None, pl.Boolean))  # Answered
 
 

@@ -71,6 +71,7 @@ INSTALL_HINT = 'pip install "itb-pathway[durable]" (it needs Python < 3.13 and a
 MAX_MATCHING_PATTERNS = 64  # events.c MAX_STACK_SIZE: one more live alpha node is error 303
 MAX_FACT_PROPERTIES = 253  # properties in one asserted fact, "kind" and "sid" included (error 302)
 MAX_NEX_SIBLINGS = 128  # rules.h NEXT_LIST_LENGTH: $nex (and $or forward) nodes under one node
+ABSENT = "u"  # suffix of the fact key that flags a field as not answered, for `answered: false`
 MAX_SIBLINGS = 511  # rules.h NEXT_BUCKET_LENGTH 512: a full bucket loops forever, GIL held
 MAX_RULES_PER_NODE = 256  # rules.h BETA_LIST_LENGTH: rules ending on one alpha node
 MAX_RULES = 4096  # rete.c MAX_ACTIONS
@@ -152,6 +153,8 @@ class _Compiler:
     """Turns the plan's conditions into T/F formulas over fact keys."""
 
     def __init__(self, fields: Mapping[str, FormField], conditions: Sequence[C.Condition]) -> None:
+        self.absent: set[str] = set()
+        """Fields some condition tests for not being answered (`answered: false`)."""
         self.fields: dict[str, _FieldCode] = {}
         for cond in conditions:
             for name in C.fields_of(cond):
@@ -194,6 +197,10 @@ class _Compiler:
             if cond.mode == "any":
                 return [(lit,) for lit in has], [tuple(lacks)]
             return [tuple(has)], [(lit,) for lit in lacks]
+        if isinstance(cond, C.Unanswered):
+            # No `$nex`: an unanswered field tested for absence is written into the fact as a flag.
+            self.absent.add(cond.field)
+            return [(("eq", key + ABSENT, 1),)], [(("ex", key, 1),)]
         return [(("ex", key, 1),)], []  # Answered: true when answered, never false
 
     @staticmethod
@@ -520,7 +527,8 @@ class DurableEvaluator:
         definitions: dict[str, dict[str, Any]] = {}
         fact_keys: dict[str, list[str]] = {}
         what: dict[str, str] = {}
-        all_keys = [f.key for f in compiler.fields.values()]
+        all_keys = [k for name, f in compiler.fields.items()
+                    for k in (f.key, *((f.key + ABSENT,) if name in compiler.absent else ()))]
         for n, chunk in enumerate(_rule_sets(rules, plan.names)):
             # Every ruleset also has a rule matching every referral: each assert then
             # stores the fact (deleting a session that never stored one crashes
@@ -539,6 +547,7 @@ class DurableEvaluator:
         self.definitions: Mapping[str, Mapping[str, Any]] = definitions
         """The compiled rulesets, as given to durable-rules (for inspection and tests)."""
         self._fields = [(name, f.key, _encoder(name, f)) for name, f in compiler.fields.items()]
+        self._absent = frozenset(compiler.absent)
         self.rulesets: tuple[str, ...] = tuple(_register(definitions))
         """The names of this pathway's rulesets in the process's Host."""
         self._fact_keys = [fact_keys[rs] for rs in definitions]
@@ -551,6 +560,8 @@ class DurableEvaluator:
             value = values.get(name)
             if value is not None:
                 parts[key] = f'"{key}":{encode(value)}'
+            elif name in self._absent:
+                parts[key + ABSENT] = f'"{key}{ABSENT}":1'
         return [",".join([self._prefix, *(parts[k] for k in keys if k in parts)]) + "}" for keys in self._fact_keys]
 
     def truth(self, values: Mapping[str, Any]) -> Sequence[C.TV]:

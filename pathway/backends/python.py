@@ -81,6 +81,12 @@ def compile_condition(cond: C.Condition) -> Fn:
 
         return contains_all
 
+    if isinstance(cond, C.Unanswered):
+        def unanswered(v: Mapping[str, Any]) -> C.TV:
+            return v.get(name) is None
+
+        return unanswered
+
     def answered(v: Mapping[str, Any]) -> C.TV:
         return True if v.get(name) is not None else None
 
