@@ -75,8 +75,6 @@ def test_no_module_decides_by_a_messages_wording() -> None:
     assert _compares_wording([p for p in PACKAGE.iterdir() if p != WEB]) == []
 
 
-@pytest.mark.xfail(reason="pathway/web is being restructured: site.py and pages.py still read 'missing required"
-                          " field' from the message; they are to test Code.MISSING_REQUIRED_FIELD instead")
 def test_no_web_module_decides_by_a_messages_wording() -> None:
     assert _compares_wording([WEB]) == []
 

@@ -282,7 +282,7 @@ def test_preview_answers_json_for_the_live_checklist(client: TestClient) -> None
                               .replace("&#39;", "'")}
     assert 'data-item="trial.response" data-status="not_met"' in body["panel"]
     assert "1 answer is left out of this checklist until corrected" in body["panel"]
-    assert body["summary"] == "2 of 24 applicable items documented; 1 point to discuss."
+    assert body["summary"] == "2 of 24 applicable items documented; 2 points to discuss."
 
 
 # -- open a saved referral ---------------------------------------------------------

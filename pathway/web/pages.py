@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from ..conditions import describe, to_data
 from ..definition import FormField, FormSection, Pathway
-from ..errors import Problem
+from ..errors import Code, Problem
 from ..render import environment
 from ..report import Report
 from .formdata import Answers
@@ -83,13 +83,13 @@ def plain_message(problem: Problem, fields: Mapping[str, FormField]) -> str:
     """A core validation message, reworded to stand beside its field."""
     message = problem.message
     name = problem.field
-    if name is not None and name in fields:
+    if problem.code is Code.MISSING_REQUIRED_FIELD:
+        message = "This is required: it cannot be left empty."
+    elif name is not None and name in fields:
         if message.startswith(f"field '{name}': "):
             message = message[len(f"field '{name}': "):]
         elif message.startswith(f"field '{name}' "):
             message = "This answer " + message[len(f"field '{name}' "):]
-        elif message.startswith(f"missing required field '{name}'"):
-            message = "This is required: it cannot be left empty."
     return message[:1].upper() + message[1:]
 
 

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from ..backends import get_evaluator
 from ..definition import Pathway
-from ..errors import CrossCheckMismatch, Problem
+from ..errors import Code, CrossCheckMismatch, Problem
 from ..referral import Values, validate
 from ..report import Report
 from ..service import backends_for, check
@@ -35,7 +35,7 @@ class Page(NamedTuple):
 
 
 def is_required_missing(problem: Problem) -> bool:
-    return problem.message.startswith("missing required field")
+    return problem.code is Code.MISSING_REQUIRED_FIELD
 
 
 def disagreement(exc: CrossCheckMismatch) -> str:
