@@ -178,7 +178,8 @@ def main() -> None:
             runs = [(f"audit --jobs {j}", j, []) for j in args.jobs]
             runs += [(f"audit --jobs {j} --csv", j, matrix) for j in args.jobs]
             if args.rejects:
-                runs.append((f"audit --jobs {args.jobs[0]} --rejects", args.jobs[0], ["--rejects", str(args.work / "rejects.csv")]))
+                runs.append((f"audit --jobs {args.jobs[0]} --rejects", args.jobs[0],
+                             ["--rejects", str(args.work / "rejects.csv")]))
             floor_cmd = [sys.executable, "-c", FLOOR, str(path), fields]
             commands = [floor_cmd] + [[sys.executable, "-m", "pathway", "audit", str(path), "-o",
                                        str(args.work / "audit.html"), "--jobs", str(jobs), *extra]

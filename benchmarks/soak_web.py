@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import multiprocessing as mp
@@ -249,10 +250,8 @@ def run_soak(config: Soak) -> Outcome:
             tallies: list[Outcome] = []
             hard_stop = began + config.max_seconds + REQUEST_TIMEOUT + 30
             while len(tallies) < len(workers) and time.monotonic() < hard_stop:
-                try:
+                with contextlib.suppress(queue.Empty):   # no load process has finished yet: sample again
                     tallies.append(out.get(timeout=config.sample_every))
-                except queue.Empty:  # no load process has finished yet: sample again
-                    pass
                 outcome.samples.append((time.monotonic() - began, progress.value, rss_kib(proc.pid)))
             outcome.seconds = time.monotonic() - began
             for w in workers:

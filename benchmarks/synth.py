@@ -61,7 +61,8 @@ def _break(rng: random.Random, record: dict[str, Any]) -> None:
         record["diagnosis"] = record.pop("diagnosis_cp", "yes")
 
 
-def referrals(n: int, seed: int = 1, invalid_rate: float = 0.0, pathway: Pathway | None = None) -> Iterator[dict[str, Any]]:
+def referrals(n: int, seed: int = 1, invalid_rate: float = 0.0,
+              pathway: Pathway | None = None) -> Iterator[dict[str, Any]]:
     """`n` referrals as plain mappings (unknown answers left out)."""
     pathway = pathway or load_pathway(default_pathway_dir())
     rng = random.Random(seed)

@@ -62,7 +62,7 @@ def test_counts_on_a_known_set(known: dict[str, Audit]) -> None:
 
 
 def test_rejected_records_are_accounted_for_with_source_and_reason(known: dict[str, Audit]) -> None:
-    for kind, result in known.items():
+    for result in known.values():
         page = result.page
         assert page.records == page.evaluated + page.rejected == len(result.matrix) + len(result.rejects)
         assert [r.source for r in page.rejects] == [row[0] for row in result.rejects]
@@ -420,11 +420,10 @@ def test_ctrl_c_while_workers_are_being_started_is_held_back_not_lost(python_ctr
     from pathway.audit.run import _deaf_to_ctrl_c
 
     reached = False
-    with pytest.raises(KeyboardInterrupt):
-        with _deaf_to_ctrl_c():
-            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
-            time.sleep(0.05)
-            reached = True   # not interrupted here: a worker started now inherits "ignore"
+    with pytest.raises(KeyboardInterrupt), _deaf_to_ctrl_c():
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+        time.sleep(0.05)
+        reached = True   # not interrupted here: a worker started now inherits "ignore"
     assert reached
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
@@ -438,11 +437,10 @@ def test_a_stop_signal_during_start_up_is_acted_on_when_it_ends(python_ctrl_c: N
     previous = signal.signal(signal.SIGTERM, _terminate)   # as the command has it
     try:
         reached = False
-        with pytest.raises(KeyboardInterrupt):
-            with held_interrupts():
-                signal.pthread_kill(threading.main_thread().ident or 0, signum)
-                time.sleep(0.05)
-                reached = True   # start-up goes on to its end
+        with pytest.raises(KeyboardInterrupt), held_interrupts():
+            signal.pthread_kill(threading.main_thread().ident or 0, signum)
+            time.sleep(0.05)
+            reached = True   # start-up goes on to its end
         assert reached
     finally:
         signal.signal(signal.SIGTERM, previous)

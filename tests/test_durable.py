@@ -347,7 +347,7 @@ def test_cross_check_through_the_backend_registry(itb: Pathway) -> None:
 
 
 def test_every_ruleset_reports_seeing_each_referral(itb_durable: DurableEvaluator) -> None:
-    for name, rules in itb_durable.definitions.items():
+    for rules in itb_durable.definitions.values():
         assert rules[D.SEEN]["all"] == [{"m": {"$and": [{"kind": "referral"}]}}]
     assert len(itb_durable.rulesets) == len(itb_durable.definitions) >= 2
 

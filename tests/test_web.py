@@ -430,9 +430,9 @@ def test_an_internal_error_logs_no_content(pathway: Pathway, caplog: pytest.LogC
     def broken_clock() -> dt.datetime:
         raise ValueError("R-SECRET-ID and a typed note")
 
-    with TestClient(create_app(RULES, clock=broken_clock), raise_server_exceptions=False) as c:
-        with caplog.at_level("DEBUG"):
-            r = c.post("/api/check", json={"referral_id": "R-SECRET-ID", "notes": "a typed note"})
+    with TestClient(create_app(RULES, clock=broken_clock), raise_server_exceptions=False) as c, \
+            caplog.at_level("DEBUG"):
+        r = c.post("/api/check", json={"referral_id": "R-SECRET-ID", "notes": "a typed note"})
     assert r.status_code == 500
     assert r.json() == {"detail": "internal error; nothing was produced"}
     assert "POST /api/check: internal error (ValueError)" in caplog.text
