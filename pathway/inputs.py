@@ -177,7 +177,8 @@ def csv_row(header: list[str], row: list[str], pathway: Pathway) -> tuple[dict[s
 
 
 @lru_cache(maxsize=64)
-def header_plan(header: tuple[str, ...], pathway: Pathway) -> tuple[tuple[str | None, str | None, str | None, bool], ...]:
+def header_plan(header: tuple[str, ...],
+                pathway: Pathway) -> tuple[tuple[str | None, str | None, str | None, bool], ...]:
     """What each column is, worked out once per header: (column or None to skip it,
     checkbox field, checkbox code, is a multi-choice field). Also read by the columnar audit."""
     plan: list[tuple[str | None, str | None, str | None, bool]] = []

@@ -26,7 +26,9 @@ def atomic_output(target: str | Path, binary: bool = False) -> Iterator[IO[Any]]
     opened = False
     try:  # the open is inside: a signal landing after the file exists, before `open` returns, removes it too
         try:
-            handle: IO[Any] = open(tmp, "wb") if binary else open(tmp, "w", encoding="utf-8", newline="")
+            # opened outside a `with` on purpose: `with handle` below closes it, after `opened` is set
+            handle: IO[Any] = (open(tmp, "wb") if binary  # noqa: SIM115
+                               else open(tmp, "w", encoding="utf-8", newline=""))  # noqa: SIM115
         except OSError as exc:
             problem = Problem(str(target), None, None, f"cannot write: {exc.strerror}", code=Code.CANNOT_WRITE)
             raise InputError([problem]) from None

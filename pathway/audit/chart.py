@@ -7,6 +7,7 @@ comes from the pathway: its item ids and its status words.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import threading
@@ -77,10 +78,8 @@ def status_chart(items: Sequence[str], counts: Sequence[Sequence[int]], labels: 
 def _quietly_import() -> None:
     """The background import prints nothing if it fails (as it may when Ctrl+C stops the
     command while it runs): the chart imports again, and reports any real failure, itself."""
-    try:
+    with contextlib.suppress(Exception):
         _library()
-    except Exception:  # noqa: BLE001 - see above
-        pass
 
 
 def _library() -> tuple[Any, Any, Any, Any]:

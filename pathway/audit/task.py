@@ -41,7 +41,7 @@ class _Context:
         self.schema = {"_file": pl.String, "_line": pl.Int64, "referral_id": pl.String} \
             | {i: columnar.STATUS_DTYPE for i in self.items} | {"_documented": pl.UInt16, "_applicable": pl.UInt16}
 
-    @lru_cache(maxsize=64)
+    @lru_cache(maxsize=64)  # noqa: B019 - one context per process, kept for its whole life
     def csv(self, header: tuple[str, ...]) -> tuple[codec.CsvPlan, codec.Codec]:
         plan = codec.csv_plan(list(header), self.pathway)
         return plan, codec.Codec(self.pathway, plan)
@@ -201,7 +201,8 @@ def _routed_rows(
 def _counts(frame: pl.DataFrame, ctx: _Context) -> list[list[int]]:
     if frame.height == 0:
         return [[0] * len(STATUSES) for _ in ctx.items]
-    row = frame.select([(pl.col(i) == s).sum().alias(f"{i}:{s}") for i in ctx.items for s in range(len(STATUSES))]).row(0)
+    row = frame.select([(pl.col(i) == s).sum().alias(f"{i}:{s}")
+                        for i in ctx.items for s in range(len(STATUSES))]).row(0)
     return [list(row[k * len(STATUSES):(k + 1) * len(STATUSES)]) for k in range(len(ctx.items))]
 
 

@@ -9,6 +9,7 @@ is not there is bad input (2); one that holds no pathway, or a broken one, exit 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import ipaddress
 import os
@@ -92,19 +93,15 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     }
     if args.workers == 1:
         server = uvicorn.Server(uvicorn.Config(app, **options))
-        try:
+        with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl+C after a clean shutdown
             server.run(sockets=[sock])
-        except KeyboardInterrupt:  # uvicorn re-raises Ctrl+C after a clean shutdown: the normal way to stop
-            pass
         return 0 if server.started else 1
     # Each worker process builds its own app from the same options.
     os.environ.update({"PATHWAY_SERVE_RULES": args.rules or "", "PATHWAY_SERVE_ENGINE": args.engine,
                        "PATHWAY_SERVE_CROSS": "1" if args.cross_check else "", "PATHWAY_SERVE_HOST": args.host})
     config = uvicorn.Config("pathway.web.command:app_from_environment", factory=True, workers=args.workers, **options)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         Multiprocess(config, sockets=[sock]).run()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

@@ -79,7 +79,7 @@ async def _answer(scope: Scope, send: Send, status: int, message: str) -> None:
     else:
         body = (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{status}</title></head>"
                 f"<body><h1>{status}</h1><p>{message}</p><p><a href=\"/\">Back to the form</a></p></body></html>"
-                ).encode("utf-8")
+                ).encode()
         kind = b"text/html; charset=utf-8"
     await send({"type": "http.response.start", "status": status, "headers": [
         (b"content-type", kind), (b"content-length", str(len(body)).encode("ascii")), (b"connection", b"close"),
