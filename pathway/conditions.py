@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from .errors import Code, Problem
+from .fieldkinds import KINDS, FieldKind, Kind
 from .suggest import did_you_mean, one_of
 from .yamlsrc import Located, Path_
 
@@ -96,16 +97,6 @@ COMPARATORS: dict[str, Callable[[float, float], bool]] = {
 }
 _SYMBOLS = {"lt": "<", "le": "≤", "gt": ">", "ge": "≥"}
 
-# Which operators each field type supports.
-OPERATORS: dict[str, tuple[str, ...]] = {
-    "tristate": ("is", "answered"),
-    "choice": ("is", "in", "answered"),
-    "number": ("lt", "le", "gt", "ge", "answered"),
-    "multichoice": ("contains", "contains_any", "contains_all", "answered"),
-    "text": ("answered",),
-    "longtext": ("answered",),
-    "date": ("answered",),
-}
 _ALL_OPS = ("is", "in", "lt", "le", "gt", "ge", "contains", "contains_any", "contains_all", "answered")
 
 
@@ -187,14 +178,12 @@ def to_data(cond: Condition) -> dict[str, Any]:
     return {"field": cond.field, "answered": not isinstance(cond, Unanswered)}
 
 
-BROKEN = "broken"
-
-
 @dataclass(frozen=True)
 class FieldShape:
     """What the condition parser needs to know of a form field."""
 
-    type: str
+    type: FieldKind | None
+    """None: the field's own definition is broken (and already reported)."""
     options: tuple[str, ...] = ()
 
 
@@ -259,25 +248,27 @@ class Parser:
             self.fail(Code.INVALID_VALUE, path + ("field",), "'field' must be a field id")
             return None
         shape = self.fields.get(name)
-        if shape is not None and shape.type == BROKEN:
-            return None  # the field's own definition is already reported
         if shape is None:
             self.fail(Code.UNKNOWN_FIELD, path + ("field",), f"unknown field '{name}'{did_you_mean(name, self.fields)}")
             return None
+        if shape.type is None:
+            return None  # the field's own definition is already reported
+        kind = KINDS[shape.type]
+        operators = kind.operators
         ops = [k for k in raw if k != "field"]
         if len(ops) != 1:
-            allowed = one_of(OPERATORS[shape.type])
+            allowed = one_of(operators)
             self.fail(Code.OPERATOR_COUNT, path,
                       f"a test of field '{name}' needs exactly one operator (for a {shape.type} field: {allowed})")
             return None
         op = ops[0]
         where = path + (op,)
-        if op not in OPERATORS[shape.type]:
-            hint = did_you_mean(op, OPERATORS[shape.type]) if op not in _ALL_OPS else ""
+        if op not in operators:
+            hint = did_you_mean(op, operators) if op not in _ALL_OPS else ""
             self.fail(
                 Code.WRONG_OPERATOR,
                 where,
-                f"operator '{op}' cannot test {shape.type} field '{name}'{hint}; allowed: {one_of(OPERATORS[shape.type])}",
+                f"operator '{op}' cannot test {shape.type} field '{name}'{hint}; allowed: {one_of(operators)}",
                 key=True,
             )
             return None
@@ -292,14 +283,15 @@ class Parser:
                 self.fail(Code.NOT_A_NUMBER, where, f"'{op}' takes a number")
                 return None
             return Compare(name, op, float(arg))
-        values = self._values(name, shape, arg, where, single=op in ("is", "contains"))
+        values = self._values(name, shape.options, kind, arg, where, single=op in ("is", "contains"))
         if values is None:
             return None
         if op in ("is", "in"):
             return In(name, values)
         return Contains(name, values, "all" if op == "contains_all" else "any")
 
-    def _values(self, name: str, shape: FieldShape, arg: Any, where: Path_, *, single: bool) -> tuple[str, ...] | None:
+    def _values(self, name: str, options: tuple[str, ...], kind: Kind, arg: Any, where: Path_, *,
+                single: bool) -> tuple[str, ...] | None:
         if single:
             items, paths = [arg], [where]
         elif isinstance(arg, list) and arg:
@@ -309,24 +301,24 @@ class Parser:
             return None
         out: list[str] = []
         for item, at in zip(items, paths):
-            value = normalise_token(item, shape.type)
-            if value not in shape.options:
+            value = normalise_token(item, kind)
+            if value not in options:
                 shown = "unknown (conditions never test for unknown: unanswered is handled by three-valued logic)" \
                     if value == "unknown" else f"'{value}'"
                 self.fail(
                     Code.NOT_ALLOWED_VALUE,
                     at,
-                    f"field '{name}' cannot take {shown}{did_you_mean(str(value), shape.options)};"
-                    f" allowed: {one_of(shape.options)}",
+                    f"field '{name}' cannot take {shown}{did_you_mean(str(value), options)};"
+                    f" allowed: {one_of(options)}",
                 )
                 return None
             out.append(value)
         return tuple(out)
 
 
-def normalise_token(value: Any, field_type: str) -> str:
+def normalise_token(value: Any, kind: Kind) -> str:
     """YAML's bare yes/no arrive as booleans; conditions compare strings."""
-    if field_type == "tristate" and isinstance(value, bool):
+    if kind.yes_no and isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)
 

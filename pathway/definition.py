@@ -14,10 +14,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from .conditions import Condition
+from .fieldkinds import FieldKind, Kind, KINDS
 
 STATUSES = ("met", "not_met", "missing", "not_applicable")
 Status = Literal["met", "not_met", "missing", "not_applicable"]
-FieldType = Literal["text", "longtext", "date", "number", "tristate", "choice", "multichoice"]
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_.-]*$", max_length=80)]
 """Ids of sections, items, points and sources: lower-case, safe in every output format."""
 
@@ -115,7 +115,7 @@ class OptionSpec(_Spec):
 
 class FieldSpec(_Spec):
     id: Id
-    type: FieldType
+    type: FieldKind
     label: str
     help: str | None = None
     required: bool = False
@@ -199,7 +199,7 @@ class Option:
 @dataclass(frozen=True)
 class FormField:
     id: str
-    type: str
+    type: FieldKind
     label: str
     section: str
     help: str | None = None
@@ -212,9 +212,22 @@ class FormField:
     shown_when: Condition | None = None
     source: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "type", FieldKind(self.type))  # also when given as its word, "tristate"
+
+    @property
+    def kind(self) -> Kind:
+        """What the field's type means to every part of the tool (`fieldkinds`)."""
+        return KINDS[self.type]
+
     @property
     def values(self) -> tuple[str, ...]:
         return tuple(o.value for o in self.options)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The values a coded answer takes, in order: its kind's own (a tri-state's yes, no) or the form's options."""
+        return self.kind.codes or self.values
 
     def label_of(self, value: str) -> str:
         return next((o.label for o in self.options if o.value == value), value)

@@ -42,13 +42,13 @@ from .definition import (
     SummaryWording,
 )
 from .errors import Code, Problem, RulesError
+from .fieldkinds import KINDS
 from .referral import validate as validate_referral
 from .suggest import did_you_mean, one_of
 from .yamlsrc import Located, LoadFailure, Path_, load_yaml
 
 M = TypeVar("M", bound=BaseModel)
 RULE_FILES = ("pathway.yaml", "form.yaml", "items.yaml")
-TRISTATE_VALUES = ("yes", "no")
 
 
 def rules_sha256(folder: Path) -> str:
@@ -254,14 +254,14 @@ class _Loader:
         for i, s in enumerate(spec.sections):
             good, broken = self.each(doc, s.fields, ("sections", i, "fields"), FieldSpec)
             specs.append((i, good))
-            shapes.update({fid: C.FieldShape(C.BROKEN) for fid in broken})
+            shapes.update({fid: C.FieldShape(None) for fid in broken})
             for j, f in good:
                 if f.id in seen:
                     self.problems.append(doc.at(("sections", i, "fields", j, "id"), f"duplicate field id '{f.id}'",
                                                 code=Code.DUPLICATE_ID))
                 seen.add(f.id)
                 opts = tuple(o.value for o in f.options or ())
-                shapes[f.id] = C.FieldShape(f.type, TRISTATE_VALUES if f.type == "tristate" else opts)
+                shapes[f.id] = C.FieldShape(f.type, KINDS[f.type].codes or opts)
         self.field_shapes = shapes
         parser = C.Parser(doc, shapes)
         sections = []
@@ -272,17 +272,17 @@ class _Loader:
         return tuple(sections)
 
     def field(self, f: FieldSpec, section: str, at: Path_, doc: Located, parser: C.Parser) -> FormField:
-        has_options = f.type in ("choice", "multichoice")
-        if has_options and not f.options:
+        kind = KINDS[f.type]
+        if kind.listed and not f.options:
             self.problems.append(doc.at(at + ("type",), f"field '{f.id}': a {f.type} field needs options",
                                         code=Code.NEEDS_OPTIONS))
-        if not has_options and f.options:
+        if not kind.listed and f.options:
             self.problems.append(doc.at(at + ("options",), f"field '{f.id}': a {f.type} field takes no options",
                                         code=Code.TAKES_NO_OPTIONS))
-        if f.type != "number" and (f.min is not None or f.max is not None):
+        if not kind.ranged and (f.min is not None or f.max is not None):
             self.problems.append(doc.at(at + ("type",), f"field '{f.id}': min and max apply to number fields only",
                                         code=Code.RANGE_ON_NON_NUMBER))
-        if f.type == "number" and f.min is not None and f.max is not None and f.min > f.max:
+        if kind.ranged and f.min is not None and f.max is not None and f.min > f.max:
             self.problems.append(doc.at(at + ("min",), f"field '{f.id}': min is greater than max",
                                         code=Code.MIN_ABOVE_MAX))
         values = [o.value for o in f.options or ()]
@@ -508,7 +508,7 @@ def _pydantic_problem(doc: Located, cls: type[BaseModel], prefix: Path_, err: An
                       code=Code.NOT_A_MAPPING)
     msg = err["msg"]
     code = Code.NOT_A_LIST if kind == "list_type" else Code.INVALID_VALUE
-    if kind == "literal_error":
+    if kind in ("literal_error", "enum"):  # a Literal, or an enum such as a field's type
         msg = "must be " + msg.removeprefix("Input should be ")
         code = Code.NOT_ALLOWED_VALUE
     return doc.at(path, f"'{where}': {msg[0].lower()}{msg[1:]}" if where else msg, code=code)

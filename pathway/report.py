@@ -179,13 +179,7 @@ def display_value(field: FormField, value: Any) -> str:
     """How an answer is shown to a person (labels, units); unknown is 'not documented'."""
     if value is None:
         return "not documented"
-    if field.type == "multichoice":
-        return ", ".join(field.label_of(v) for v in value)
-    if field.type == "choice":
-        return field.label_of(value)
-    if field.type == "number":
-        return f"{value:g}" + (f" {field.unit}" if field.unit else "")
-    return str(value)
+    return field.kind.show(field, value)
 
 
 @dataclass(frozen=True)
@@ -243,7 +237,7 @@ def _unshown(pathway: Pathway) -> tuple[FormField, ...]:
     shown = {"referral_id", "notes", *pathway.profile}
     for layout in _layout(pathway).values():
         shown.update(f.id for f in (*layout.fields, *layout.context))
-    return tuple(f for f in pathway.fields.values() if f.id not in shown and f.type != "longtext")
+    return tuple(f for f in pathway.fields.values() if f.id not in shown and not f.kind.prose)
 
 
 def _explanation(pathway: Pathway, result: ItemResult, answers: list[Answer]) -> str:
