@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any, Literal, Optional
 
@@ -19,6 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from .definition import FormField
 from .errors import Code, Problem
+from .fieldkinds import FieldKind, per_kind
 from .suggest import did_you_mean, one_of
 from .yamlsrc import Located, Path_
 
@@ -126,22 +128,33 @@ def _canonical_multi(field: FormField) -> Any:
     return check
 
 
-def _annotation(field: FormField) -> Any:
-    if field.type == "tristate":
-        return Annotated[Optional[Literal["yes", "no"]], BeforeValidator(_tristate)]
-    if field.type == "choice":
-        reader = _yes_no_choice if {"yes", "no"} <= set(field.values) else _choice
-        return Annotated[Optional[Literal[field.values]], BeforeValidator(reader)]
-    if field.type == "multichoice":
-        return Annotated[
-            Optional[list[Literal[field.values]]],  # type: ignore[name-defined]
-            BeforeValidator(_multi),
-            AfterValidator(_canonical_multi(field)),
-        ]
-    if field.type == "number":
-        return Annotated[Optional[Annotated[float, Field(ge=field.min, le=field.max, allow_inf_nan=False)]], BeforeValidator(_number)]
-    if field.type == "date":
-        return Annotated[Optional[_dt.date], BeforeValidator(_date)]
+def _tristate_annotation(field: FormField) -> Any:
+    return Annotated[Optional[Literal["yes", "no"]], BeforeValidator(_tristate)]
+
+
+def _choice_annotation(field: FormField) -> Any:
+    reader = _yes_no_choice if {"yes", "no"} <= set(field.values) else _choice
+    return Annotated[Optional[Literal[field.values]], BeforeValidator(reader)]
+
+
+def _multi_annotation(field: FormField) -> Any:
+    return Annotated[
+        Optional[list[Literal[field.values]]],  # type: ignore[name-defined]
+        BeforeValidator(_multi),
+        AfterValidator(_canonical_multi(field)),
+    ]
+
+
+def _number_annotation(field: FormField) -> Any:
+    number = Annotated[float, Field(ge=field.min, le=field.max, allow_inf_nan=False)]
+    return Annotated[Optional[number], BeforeValidator(_number)]
+
+
+def _date_annotation(field: FormField) -> Any:
+    return Annotated[Optional[_dt.date], BeforeValidator(_date)]
+
+
+def _text_annotation(field: FormField) -> Any:
     if field.required:
         return Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=field.max_length)]
     return Annotated[Optional[Annotated[str, Field(max_length=field.max_length)]], BeforeValidator(_text)]
@@ -153,7 +166,7 @@ def referral_model(fields: tuple[FormField, ...]) -> type[BaseModel]:
     definitions: dict[str, Any] = {}
     for f in fields:
         default = ... if f.required else None
-        definitions[f.id] = (_annotation(f), Field(default, title=f.label, description=f.help))
+        definitions[f.id] = (_READINGS[f.type].annotation(f), Field(default, title=f.label, description=f.help))
     return create_model(
         "Referral",
         __config__=ConfigDict(extra="forbid", frozen=True),
@@ -172,18 +185,16 @@ def to_values(model: BaseModel) -> Values:
 
 def allowed(field: FormField) -> str:
     """How a message says what a field may hold."""
-    if field.type == "tristate":
-        return "yes, no or unknown (true/false/null also accepted)"
-    if field.type == "choice":
-        return one_of(field.values) + " (or unknown)"
-    if field.type == "multichoice":
-        return "a list of " + one_of(field.values)
-    if field.type == "number":
-        unit = f" {field.unit}" if field.unit else ""
-        return f"a number from {field.min:g} to {field.max:g}{unit}" if field.min is not None and field.max is not None \
-            else "a number"
-    if field.type == "date":
-        return "an ISO 8601 date, YYYY-MM-DD"
+    return _READINGS[field.type].allowed(field)
+
+
+def _number_allowed(field: FormField) -> str:
+    unit = f" {field.unit}" if field.unit else ""
+    return f"a number from {field.min:g} to {field.max:g}{unit}" if field.min is not None and field.max is not None \
+        else "a number"
+
+
+def _text_allowed(field: FormField) -> str:
     return "text" + (f" of at most {field.max_length} characters" if field.max_length else "")
 
 
@@ -192,14 +203,27 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-_FALLBACK_CODES = {"date": Code.NOT_A_DATE, "text": Code.NOT_TEXT, "longtext": Code.NOT_TEXT}
-"""The code of a value a field cannot take, by the field's type, where nothing more specific applies."""
+@dataclass(frozen=True)
+class _Reading:
+    """How a referral reads one kind of field: its pydantic annotation, the words saying what it may hold,
+    and the code and words of a value it cannot take (where no more specific problem applies)."""
+
+    annotation: Callable[[FormField], Any]
+    allowed: Callable[[FormField], str]
+    refused: Code = Code.NOT_ALLOWED_VALUE
+    refusal: str = "is not an allowed value"
 
 
-def _fallback_code(field: FormField, kind: str) -> Code:
-    if kind == "too_long":  # a required text, its length checked after its reader: worded as not allowed
-        return Code.TOO_LONG
-    return _FALLBACK_CODES.get(field.type, Code.NOT_ALLOWED_VALUE)
+_READINGS = per_kind({
+    FieldKind.TEXT: _Reading(_text_annotation, _text_allowed, Code.NOT_TEXT),
+    FieldKind.LONGTEXT: _Reading(_text_annotation, _text_allowed, Code.NOT_TEXT),
+    FieldKind.DATE: _Reading(_date_annotation, lambda f: "an ISO 8601 date, YYYY-MM-DD", Code.NOT_A_DATE),
+    FieldKind.NUMBER: _Reading(_number_annotation, _number_allowed, Code.NOT_A_NUMBER, "is not a number"),
+    FieldKind.TRISTATE: _Reading(_tristate_annotation, lambda f: "yes, no or unknown (true/false/null also accepted)",
+                                 refusal="is not a tri-state answer"),
+    FieldKind.CHOICE: _Reading(_choice_annotation, lambda f: one_of(f.values) + " (or unknown)"),
+    FieldKind.MULTICHOICE: _Reading(_multi_annotation, lambda f: "a list of " + one_of(f.values)),
+}, "referral._READINGS")
 
 
 def _message(fields: Mapping[str, FormField], err: Mapping[str, Any]) -> tuple[Code, str, str | None, bool]:
@@ -235,14 +259,10 @@ def _message(fields: Mapping[str, FormField], err: Mapping[str, Any]) -> tuple[C
     if kind == "text_unicode":
         return (Code.NOT_UNICODE, f"field '{name}': {_show(value)} is not valid Unicode text (a lone surrogate)",
                 name, False)
-    if field.type == "number":
-        return (Code.NOT_A_NUMBER, f"field '{name}': {_show(value)} is not a number; allowed: {allowed(field)}",
-                name, False)
-    if field.type == "tristate":
-        return (Code.NOT_ALLOWED_VALUE,
-                f"field '{name}': {_show(value)} is not a tri-state answer; allowed: {allowed(field)}", name, False)
-    return (_fallback_code(field, kind),
-            f"field '{name}': {_show(value)} is not an allowed value; allowed: {allowed(field)}", name, False)
+    reading = _READINGS[field.type]
+    # "too_long": a required text, its length checked after its reader (worded as not allowed)
+    code = Code.TOO_LONG if kind == "too_long" else reading.refused
+    return code, f"field '{name}': {_show(value)} {reading.refusal}; allowed: {allowed(field)}", name, False
 
 
 def validate(
