@@ -50,24 +50,15 @@ from typing import Any
 from .. import conditions as C
 from ..definition import FormField, Pathway
 from ..errors import Code, ExportError, InputError, Problem
+from ..fieldkinds import KINDS
 from ..referral import validate
 from ..suggest import did_you_mean, one_of
 from ..yamlsrc import Located, Path_
 
 EXT = "http://hl7.org/fhir/StructureDefinition/"
 ITEM_CONTROL = "http://hl7.org/fhir/questionnaire-item-control"
-TRISTATE_SYSTEM = "yes-no-unknown"
-TRISTATE_OPTIONS = (("yes", "Yes"), ("no", "No"), ("unknown", "Unknown"))
-
-ITEM_TYPES = {
-    "tristate": "choice", "choice": "choice", "multichoice": "choice", "number": "decimal",
-    "date": "date", "text": "string", "longtext": "text",
-}
-ANSWER_TYPES: dict[str, tuple[str, ...]] = {
-    "tristate": ("valueCoding", "valueBoolean"), "choice": ("valueCoding",), "multichoice": ("valueCoding",),
-    "number": ("valueDecimal", "valueInteger"), "date": ("valueDate",), "text": ("valueString",),
-    "longtext": ("valueString",),
-}
+UNKNOWN_OPTION = ("unknown", "Unknown")
+"""The answer option of a kind that says unknown (a tri-state's third state)."""
 _ENABLE_OPS = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 
 
@@ -84,7 +75,7 @@ def questionnaire_url(pathway: Pathway) -> str:
 
 def code_system(pathway: Pathway, field: FormField) -> str:
     """Where a coded field's answer codes live: one system for every tri-state, one per choice field."""
-    return f"{base(pathway)}/CodeSystem/{TRISTATE_SYSTEM if field.type == 'tristate' else field.id}"
+    return f"{base(pathway)}/CodeSystem/{field.kind.fhir_system or field.id}"
 
 
 def _name(pathway_id: str) -> str:
@@ -97,8 +88,11 @@ def _number(value: float) -> int | float:
 
 
 def _options(field: FormField) -> list[tuple[str, str, bool]]:
-    if field.type == "tristate":
-        return [(code, label, False) for code, label in TRISTATE_OPTIONS]
+    """(code, label, exclusive) of each answer option: the kind's own (and unknown where it says so), or the form's."""
+    kind = field.kind
+    if kind.answers:
+        own = [*kind.answers, UNKNOWN_OPTION] if kind.says_unknown else list(kind.answers)
+        return [(code, label, False) for code, label in own]
     return [(o.value, o.label, o.exclusive) for o in field.options]
 
 
@@ -119,10 +113,10 @@ def questionnaire(pathway: Pathway) -> dict[str, Any]:
         if link in seen:
             problems.append(f"linkId '{link}' would be used twice (a section, field or help item shares it)")
         seen.add(link)
-    tristate = f"{base(pathway)}/CodeSystem/{TRISTATE_SYSTEM}"
+    shared = {f"{base(pathway)}/CodeSystem/{k.fhir_system}" for k in KINDS.values() if k.fhir_system}
     for f in pathway.fields.values():
-        if f.type in ("choice", "multichoice") and code_system(pathway, f) == tristate:
-            problems.append(f"field '{f.id}': its code system would be the tri-state one ({tristate}); rename the field")
+        if f.kind.listed and (system := code_system(pathway, f)) in shared:
+            problems.append(f"field '{f.id}': its code system would be the tri-state one ({system}); rename the field")
     if problems:
         raise ExportError("a FHIR Questionnaire", problems)
     return {
@@ -159,7 +153,7 @@ def _item(pathway: Pathway, f: FormField, problems: list[str]) -> dict[str, Any]
     item: dict[str, Any] = {}
     if extensions:
         item["extension"] = extensions
-    item |= {"linkId": f.id, "text": f.label, "type": ITEM_TYPES[f.type]}
+    item |= {"linkId": f.id, "text": f.label, "type": f.kind.fhir_item}
     if f.shown_when is not None:
         try:
             entries, behaviour = _enable_when(pathway, f.shown_when)
@@ -172,11 +166,11 @@ def _item(pathway: Pathway, f: FormField, problems: list[str]) -> dict[str, Any]
                 item["enableBehavior"] = behaviour
     if f.required:
         item["required"] = True
-    if f.type == "multichoice":
+    if f.kind.multiple:
         item["repeats"] = True
-    if f.max_length and f.type in ("text", "longtext"):
+    if f.max_length and f.kind.free_text:
         item["maxLength"] = f.max_length
-    if f.type in ("tristate", "choice", "multichoice"):
+    if f.kind.coded:
         system = code_system(pathway, f)
         options = []
         for code, label, exclusive in _options(f):
@@ -256,22 +250,21 @@ def referral_to_response(referral: Mapping[str, Any], pathway: Pathway) -> dict[
 
 
 def _answers(pathway: Pathway, f: FormField, raw: Any, value: Any) -> list[dict[str, Any]]:
-    def coding(code: str) -> dict[str, Any]:
-        label = dict(TRISTATE_OPTIONS)[code] if f.type == "tristate" else f.label_of(code)
-        return {"valueCoding": {"system": code_system(pathway, f), "code": code, "display": label}}
+    labels = {code: label for code, label, _exclusive in _options(f)}
 
+    def coding(code: str) -> dict[str, Any]:
+        return {"valueCoding": {"system": code_system(pathway, f), "code": code, "display": labels.get(code, code)}}
+
+    kind = f.kind
     if value is None:
         said_unknown = isinstance(raw, str) and raw.strip().lower() == "unknown"
-        return [coding("unknown")] if f.type == "tristate" and said_unknown else []
-    if f.type in ("tristate", "choice"):
-        return [coding(value)]
-    if f.type == "multichoice":
+        return [coding("unknown")] if kind.says_unknown and said_unknown else []
+    if kind.multiple:
         return [coding(v) for v in value]
-    if f.type == "number":
-        return [{"valueDecimal": _number(value)}]
-    if f.type == "date":
-        return [{"valueDate": value}]
-    return [{"valueString": value}]
+    if kind.coded:
+        return [coding(value)]
+    key = kind.fhir_values[0]
+    return [{key: _number(value) if key == "valueDecimal" else value}]
 
 
 # -- a QuestionnaireResponse as a referral ---------------------------------------
@@ -298,7 +291,7 @@ def response_document(data: Mapping[str, Any], pathway: Pathway, doc: Located, p
 
 
 def _kind(f: FormField) -> str:
-    return "a yes/no/unknown choice" if f.type == "tristate" else f"a {ITEM_TYPES[f.type]}"
+    return "a yes/no/unknown choice" if f.kind.says_unknown else f"a {f.kind.fhir_item}"
 
 
 class _ResponseReader:
@@ -412,7 +405,7 @@ class _ResponseReader:
             return
         if not answers:
             return
-        if len(answers) > 1 and f.type != "multichoice":
+        if len(answers) > 1 and not f.kind.multiple:
             self.fail(Code.TOO_MANY_ANSWERS, at + ("answer",), f"linkId '{f.id}' takes one answer, not {len(answers)}",
                       field=f.id)
             return
@@ -424,17 +417,17 @@ class _ResponseReader:
                 got.append(value)
                 position = self.doc.values.get(self.prefix + where + (self._value_key(answer),))
                 if position:
-                    self.positions[(f.id, j) if f.type == "multichoice" else (f.id,)] = position
+                    self.positions[(f.id, j) if f.kind.multiple else (f.id,)] = position
                     self.positions.setdefault((f.id,), position)
         if len(got) == len(answers):
-            self.mapping[f.id] = got if f.type == "multichoice" else got[0]
+            self.mapping[f.id] = got if f.kind.multiple else got[0]
 
     @staticmethod
     def _value_key(answer: Mapping[str, Any]) -> str:
         return next((k for k in answer if k.startswith("value")), "")
 
     def value(self, f: FormField, answer: Any, at: Path_) -> Any:
-        expected = ANSWER_TYPES[f.type]
+        expected = f.kind.fhir_values
         keys = [k for k in answer if k.startswith("value")] if isinstance(answer, dict) else []
         if len(keys) != 1:
             what = "no value" if not keys else f"{len(keys)} values ({', '.join(keys)})"

@@ -39,6 +39,7 @@ import re
 from .. import conditions as C
 from ..definition import FormField, Pathway
 from ..errors import ExportError
+from ..fieldkinds import FieldKind
 from ..inputs import REDCAP_COLUMNS
 
 HEADER = (
@@ -49,12 +50,8 @@ HEADER = (
     "Matrix Ranking?", "Field Annotation",
 )
 RECORD_ID = "referral_id"
-TRISTATE_CHOICES = (("yes", "Yes"), ("no", "No"), ("unknown", "Unknown"))
-FIELD_TYPES = {
-    "tristate": "radio", "choice": "radio", "multichoice": "checkbox", "number": "text", "date": "text",
-    "text": "text", "longtext": "notes",
-}
-VALIDATION = {"number": "number", "date": "date_ymd"}
+UNKNOWN_CHOICE = ("unknown", "Unknown")
+"""The choice of a kind that says unknown (a tri-state's third state)."""
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
 _RADIO_CODE = re.compile(r"^[A-Za-z0-9_]+$")
 _CHECKBOX_CODE = re.compile(r"^[a-z0-9_]+$")
@@ -86,11 +83,11 @@ def data_dictionary(pathway: Pathway) -> str:
                 "Variable / Field Name": f.id,
                 "Form Name": form,
                 "Section Header": section.title if k == 0 else "",
-                "Field Type": FIELD_TYPES[f.type],
+                "Field Type": f.kind.redcap_type,
                 "Field Label": f.label,
                 "Choices, Calculations, OR Slider Labels": " | ".join(f"{c}, {label}" for c, label in _choices(f)),
                 "Field Note": f.help or f.unit or "",
-                "Text Validation Type OR Show Slider Number": VALIDATION.get(f.type, ""),
+                "Text Validation Type OR Show Slider Number": f.kind.redcap_validation,
                 "Text Validation Min": _number(f.min),
                 "Text Validation Max": _number(f.max),
                 "Branching Logic (Show field only if...)": logic,
@@ -104,8 +101,9 @@ def data_dictionary(pathway: Pathway) -> str:
 
 
 def _choices(f: FormField) -> list[tuple[str, str]]:
-    if f.type == "tristate":
-        return list(TRISTATE_CHOICES)
+    """(code, label) of each choice: the kind's own (and unknown where it says so), or the form's options."""
+    if f.kind.answers:
+        return [*f.kind.answers, UNKNOWN_CHOICE] if f.kind.says_unknown else list(f.kind.answers)
     return [(o.value, o.label) for o in f.options]
 
 
@@ -117,9 +115,9 @@ def _number(value: float | None) -> str:
 
 def _annotation(f: FormField) -> str:
     tags = []
-    if f.max_length and f.type in ("text", "longtext"):
+    if f.max_length and f.kind.free_text:
         tags.append(f"@CHARLIMIT={f.max_length}")
-    tags += [f"@NONEOFTHEABOVE={o.value}" for o in f.options if o.exclusive and f.type == "multichoice"]
+    tags += [f"@NONEOFTHEABOVE={o.value}" for o in f.options if o.exclusive and f.kind.multiple]
     return " ".join(tags)
 
 
@@ -127,7 +125,7 @@ def _check(pathway: Pathway, form: str) -> list[str]:
     """Everything about the form that REDCap cannot hold, one message per problem."""
     problems = []
     first = pathway.form[0].fields[0]
-    if first.id != RECORD_ID or first.type != "text":
+    if first.id != RECORD_ID or first.type is not FieldKind.TEXT:
         problems.append(f"REDCap keys records on the first field: the form's first field must be the text field"
                         f" '{RECORD_ID}', not '{first.id}'")
     if not _NAME.match(form):
@@ -139,11 +137,11 @@ def _check(pathway: Pathway, form: str) -> list[str]:
                             " (not three in a row), a letter first, at most 100 characters")
         elif f.id in reserved or f.id.startswith("redcap_"):
             problems.append(f"field '{f.id}': REDCap uses this name itself")
-        code_ok = _CHECKBOX_CODE if f.type == "multichoice" else _RADIO_CODE
+        code_ok = _CHECKBOX_CODE if f.kind.multiple else _RADIO_CODE
         for code, label in _choices(f):
             if not code_ok.match(code):
                 rule = "lower-case letters, digits and underscores (it names the export column" \
-                       f" {f.id}___{code.lower()})" if f.type == "multichoice" else "letters, digits and underscores"
+                       f" {f.id}___{code.lower()})" if f.kind.multiple else "letters, digits and underscores"
                 problems.append(f"field '{f.id}': REDCap choice code '{code}' must be {rule}")
             if "|" in label or "\n" in label:
                 problems.append(f"field '{f.id}': the label of '{code}' cannot hold '|' or a line break in REDCap")
@@ -172,7 +170,7 @@ def _logic(pathway: Pathway, cond: C.Condition, nested: bool = False) -> str:
     elif isinstance(cond, C.Compare):
         tests = [f"[{f.id}] <> ''", f"[{f.id}] {_COMPARE[cond.op]} {_number(cond.number)}"]
         joiner = " and "
-    elif f.type == "multichoice":  # answered: any box ticked
+    elif f.kind.multiple:  # answered: any box ticked
         tests = [f"[{f.id}({v})] = '1'" for v in f.values]
         joiner = " or "
     else:
