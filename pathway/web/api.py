@@ -6,6 +6,7 @@ referral model generated from the form.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,6 +15,7 @@ from .. import __version__
 from ..conditions import Condition, describe, to_data
 from ..definition import STATUSES, Citation, FormField, Pathway
 from ..errors import Problem
+from ..fieldkinds import FieldKind, per_kind
 from ..referral import allowed, referral_model
 from ..report import CitationOut
 
@@ -137,7 +139,8 @@ def _cite(c: Citation) -> CitationOut:
 
 def _field(f: FormField) -> FieldOut:
     return FieldOut(
-        id=f.id, type=f.type, label=f.label, section=f.section, help=f.help, required=f.required, allowed=allowed(f),
+        id=f.id, type=f.type.value, label=f.label, section=f.section, help=f.help, required=f.required,
+        allowed=allowed(f),
         options=[OptionOut(value=o.value, label=o.label, exclusive=o.exclusive) for o in f.options],
         min=f.min, max=f.max, unit=f.unit, max_length=f.max_length, shown_when=_cond(f.shown_when),
         shown_when_text=describe(f.shown_when) if f.shown_when else None, source=f.source,
@@ -177,26 +180,46 @@ def _accepted(f: FormField) -> list[dict[str, Any]] | None:
     The referral model validates the normalised answer (a tri-state is "yes"/"no"), so its schema alone
     would say that true, false and "unknown" are refused, though the CLI and the API read them.
     """
-    unknown = {"type": "string", "enum": UNKNOWN_WORDS}
-    if f.type == "tristate":
-        return [{"type": "boolean"}, {"type": "string", "enum": ["yes", "no", "true", "false", *UNKNOWN_WORDS]}]
-    if f.type == "choice":
-        return [{"type": "string", "enum": [*f.values, *UNKNOWN_WORDS]}]
-    if f.type == "multichoice":
-        listed: dict[str, Any] = {"type": "array", "items": {"type": "string", "enum": list(f.values)}}
-        exclusive = [{"if": {"contains": {"const": o.value}}, "then": {"items": {"const": o.value}}}
-                     for o in f.options if o.exclusive]
-        if exclusive:  # "none" cannot be combined with another option
-            listed["allOf"] = exclusive
-        return [listed, {"type": "string", "enum": [*f.values, *UNKNOWN_WORDS],
-                         "description": "one option alone, as a list of one"}]
-    if f.type == "number":
-        number: dict[str, Any] = {"type": "number"}
-        number |= {k: v for k, v in (("minimum", f.min), ("maximum", f.max)) if v is not None}
-        return [number, unknown]
-    if f.type == "date":
-        return [{"type": "string", "format": "date"}, unknown]
+    return _ACCEPTED[f.type](f)
+
+
+def _tristate_accepted(f: FormField) -> list[dict[str, Any]]:
+    return [{"type": "boolean"}, {"type": "string", "enum": ["yes", "no", "true", "false", *UNKNOWN_WORDS]}]
+
+
+def _choice_accepted(f: FormField) -> list[dict[str, Any]]:
+    return [{"type": "string", "enum": [*f.values, *UNKNOWN_WORDS]}]
+
+
+def _multi_accepted(f: FormField) -> list[dict[str, Any]]:
+    listed: dict[str, Any] = {"type": "array", "items": {"type": "string", "enum": list(f.values)}}
+    exclusive = [{"if": {"contains": {"const": o.value}}, "then": {"items": {"const": o.value}}}
+                 for o in f.options if o.exclusive]
+    if exclusive:  # "none" cannot be combined with another option
+        listed["allOf"] = exclusive
+    return [listed, {"type": "string", "enum": [*f.values, *UNKNOWN_WORDS],
+                     "description": "one option alone, as a list of one"}]
+
+
+def _number_accepted(f: FormField) -> list[dict[str, Any]]:
+    number: dict[str, Any] = {"type": "number"}
+    number |= {k: v for k, v in (("minimum", f.min), ("maximum", f.max)) if v is not None}
+    return [number, {"type": "string", "enum": UNKNOWN_WORDS}]
+
+
+def _date_accepted(f: FormField) -> list[dict[str, Any]]:
+    return [{"type": "string", "format": "date"}, {"type": "string", "enum": UNKNOWN_WORDS}]
+
+
+def _text_accepted(f: FormField) -> None:
     return None
+
+
+_ACCEPTED: dict[FieldKind, Callable[[FormField], list[dict[str, Any]] | None]] = per_kind({
+    FieldKind.TEXT: _text_accepted, FieldKind.LONGTEXT: _text_accepted, FieldKind.DATE: _date_accepted,
+    FieldKind.NUMBER: _number_accepted, FieldKind.TRISTATE: _tristate_accepted, FieldKind.CHOICE: _choice_accepted,
+    FieldKind.MULTICHOICE: _multi_accepted,
+}, "web.api._ACCEPTED")
 
 
 def referral_schema(pathway: Pathway) -> dict[str, Any]:

@@ -141,7 +141,7 @@ def referral_data(form: FormData, fields: Mapping[str, FormField]) -> dict[str, 
     """
     data: dict[str, Any] = {}
     for fid, f in fields.items():
-        if f.type == "multichoice":
+        if f.kind.multiple:
             chosen = [v.strip() for v in form.all(fid) if v.strip()]
             if chosen:
                 data[fid] = chosen
@@ -162,7 +162,7 @@ def answers_of(data: Mapping[str, Any], fields: Mapping[str, FormField]) -> Answ
         value = data.get(fid)
         if value is None:
             continue
-        if f.type == "multichoice":
+        if f.kind.multiple:
             items = value if isinstance(value, (list, tuple)) else [value]
             out[fid] = [_shown(v, f) for v in items if v is not None]
         else:
@@ -172,7 +172,7 @@ def answers_of(data: Mapping[str, Any], fields: Mapping[str, FormField]) -> Answ
 
 def _shown(value: Any, f: FormField) -> str:
     if isinstance(value, bool):
-        return ("yes" if value else "no") if f.type == "tristate" else str(value).lower()
+        return ("yes" if value else "no") if f.kind.yes_no else str(value).lower()
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, (dt.date, dt.datetime)):
@@ -184,7 +184,7 @@ def form_answers(form: FormData, fields: Mapping[str, FormField]) -> Answers:
     """Exactly what was typed, to show again after an error: nothing the user typed is lost."""
     out: Answers = {}
     for fid, f in fields.items():
-        if f.type == "multichoice":
+        if f.kind.multiple:
             out[fid] = form.all(fid)
         elif (value := form.first(fid)) is not None:
             out[fid] = value.replace("\r\n", "\n")

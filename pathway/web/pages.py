@@ -34,19 +34,15 @@ class FieldView:
 
     @property
     def control(self) -> str:
-        f = self.field
-        if f.type == "choice":
-            return "radios" if len(f.options) <= RADIO_LIMIT else "select"
-        return {"tristate": "radios", "multichoice": "checkboxes", "longtext": "textarea"}.get(f.type, "input")
+        control = self.field.kind.control
+        return "radios" if control == "select" and len(self.field.options) <= RADIO_LIMIT else control
 
     @property
     def options(self) -> list[tuple[str, str]]:
         """(value, label) pairs, with the explicit unknown answer where one value must be chosen."""
         f = self.field
-        if f.type == "tristate":
-            return [("yes", "Yes"), ("no", "No"), ("unknown", UNKNOWN_LABEL)]
-        pairs = [(o.value, o.label) for o in f.options]
-        return pairs + [("unknown", UNKNOWN_LABEL)] if f.type == "choice" else pairs
+        pairs = list(f.kind.answers) or [(o.value, o.label) for o in f.options]
+        return pairs + [("unknown", UNKNOWN_LABEL)] if f.kind.coded and not f.kind.multiple else pairs
 
     @property
     def exclusive(self) -> frozenset[str]:

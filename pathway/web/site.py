@@ -72,7 +72,7 @@ class Site:
             bad = {p.field for p in problems if p.field and not is_required_missing(p)}
             readable = {k: v for k, v in data.items() if k not in bad and k in self.fields}
             for f in self.field_tuple:
-                if f.required and f.type in ("text", "longtext") and not readable.get(f.id):
+                if f.required and f.kind.free_text and not readable.get(f.id):
                     readable[f.id] = PREVIEW_ID
             values, _ = self.validate(readable)
             if values is None:  # a required field of another type, say: show the blank checklist
