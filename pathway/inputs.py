@@ -192,7 +192,7 @@ def header_plan(header: tuple[str, ...],
             plan.append((column, box.group("field"), box.group("code"), False))
             continue
         field = pathway.fields.get(column)
-        plan.append((column, None, None, field is not None and field.type == "multichoice"))
+        plan.append((column, None, None, field is not None and field.kind.multiple))
     return tuple(plan)
 
 

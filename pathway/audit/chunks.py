@@ -140,7 +140,7 @@ def _empty_lists(frame: pl.DataFrame, lines: pl.Series, pathway: Pathway) -> pl.
     """A multi-choice `[]` (unknown) reads as the text "[]", as does the string "[]" (an error):
     the line tells them apart, since in these lines no string holds a quote."""
     for fid, form_field in pathway.fields.items():
-        if form_field.type == "multichoice" and (frame[fid] == "[]").any():
+        if form_field.kind.multiple and (frame[fid] == "[]").any():
             listed = lines.str.contains(f'"{re.escape(fid)}" *: *\\[ *\\]')
             frame = frame.with_columns(pl.when((pl.col(fid) == "[]") & listed).then(None).otherwise(pl.col(fid)).alias(fid))
     return frame

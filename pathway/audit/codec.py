@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import reduce
 
@@ -42,6 +42,7 @@ import polars as pl
 from pydantic import ValidationError
 
 from ..definition import FormField, Pathway
+from ..fieldkinds import FieldKind, per_kind
 from ..inputs import header_plan
 from ..referral import referral_model
 from .columnar import bit, mask_of, vocabulary
@@ -87,7 +88,7 @@ class Dictionary:
     def __init__(self, pathway: Pathway, json: bool) -> None:
         self.json = json
         self.model = referral_model(tuple(pathway.fields.values()))
-        self.required = {f.id: _SAMPLE.get(f.type, "R") for f in pathway.fields.values() if f.required}
+        self.required = {f.id: "R" for f in pathway.fields.values() if f.required}
         self.known: dict[str, dict[str, int | None]] = {}
         self.tables: dict[str, tuple[pl.Enum, pl.Series]] = {}
         self.growing: set[str] = set()   # fields whose last column held values not met before
@@ -147,7 +148,7 @@ class Dictionary:
         value = getattr(model, field.id)
         if value is None:
             return None
-        if field.type == "multichoice":
+        if field.kind.multiple:
             return mask_of(field, tuple(value))
         return vocabulary(field).index(value)
 
@@ -162,32 +163,32 @@ class Dictionary:
             text = cell.strip()
             if not text:
                 return _ABSENT
-            if field.type == "multichoice":
+            if field.kind.multiple:
                 return [v.strip() for v in text.split("|") if v.strip()]
             return text
         if cell.startswith("{"):
             return _MISSING
         if cell.startswith("["):   # Polars writes a JSON list back as JSON; in these lines no string holds a quote
-            if field.type != "multichoice" or '"' not in cell:
+            if not field.kind.multiple or '"' not in cell:
                 return _MISSING
             items = json.loads(cell)
             return items if all(isinstance(v, str) for v in items) else _MISSING
-        if field.type != "tristate" and (cell in ("true", "false") or _NUMERIC_LOOKING.fullmatch(cell.strip())):
+        # (a tri-state reads true as it reads "true", and refuses a number either way)
+        if not field.kind.yes_no and (cell in ("true", "false") or _NUMERIC_LOOKING.fullmatch(cell.strip())):
             return _MISSING   # a JSON true or number read as text: the row reader would see another type
         return cell
 
 
 _ABSENT, _MISSING = object(), object()
-_SAMPLE = {"text": "R", "longtext": "R"}
 
 
 def code_dtype(field: FormField) -> type[pl.UInt8] | type[pl.UInt32]:
-    return pl.UInt32 if field.type == "multichoice" else pl.UInt8
+    return pl.UInt32 if field.kind.multiple else pl.UInt8
 
 
 def _sentinels(field: FormField) -> tuple[int, int]:
     """The codes of UNSURE and BAD in a coded column: above every real code."""
-    top = (1 << 31) if field.type == "multichoice" else 255
+    top = (1 << 31) if field.kind.multiple else 255
     return top, top - 1
 
 
@@ -260,19 +261,34 @@ def _from_mask(mask: pl.Expr, field: FormField) -> Normalised:
 
 def _normalise(field: FormField, s: pl.Expr, json: bool) -> Normalised:
     """A number, date or text field from its stripped cell (JSON: the value Polars read as a string)."""
-    if field.type == "number":
-        return _number(s, field)
-    if field.type == "date":
-        return _date(s, field)
-    return _text(s, field, json)
-
-
-DICTIONARY_TYPES = ("tristate", "choice", "multichoice")
+    reader = _COLUMNS[field.type].normalise
+    if reader is None:
+        raise ValueError(f"field '{field.id}': a {field.type} column is read through the dictionary")
+    return reader(s, field, json)
 
 
 def _absent(field: FormField) -> Normalised:
-    dtype = {"tristate": pl.UInt8, "choice": pl.UInt8, "number": pl.Float64, "multichoice": pl.UInt32}.get(field.type, pl.String)
-    return Normalised(pl.lit(None, dtype), pl.lit(field.required))
+    return Normalised(pl.lit(None, _COLUMNS[field.type].dtype), pl.lit(field.required))
+
+
+@dataclass(frozen=True)
+class _Column:
+    """How the codec reads one kind of field: the dtype of its normalised column, and its reader
+    (None: a coded kind, decided value by value through the `Dictionary`)."""
+
+    dtype: type[pl.DataType]
+    normalise: Callable[[pl.Expr, FormField, bool], Normalised] | None = None
+
+
+_COLUMNS = per_kind({
+    FieldKind.TEXT: _Column(pl.String, _text),
+    FieldKind.LONGTEXT: _Column(pl.String, _text),
+    FieldKind.DATE: _Column(pl.String, lambda s, field, json: _date(s, field)),
+    FieldKind.NUMBER: _Column(pl.Float64, lambda s, field, json: _number(s, field)),
+    FieldKind.TRISTATE: _Column(pl.UInt8),
+    FieldKind.CHOICE: _Column(pl.UInt8),
+    FieldKind.MULTICHOICE: _Column(pl.UInt32),
+}, "audit.codec._COLUMNS")
 
 
 def _any(flags: Iterable[pl.Expr]) -> pl.Expr:
@@ -308,7 +324,7 @@ def csv_plan(header: list[str], pathway: Pathway) -> CsvPlan:
             plain[column] = index
         else:
             unknown.append(index)
-    if set(plain) & set(boxes) or any(pathway.fields[f].type != "multichoice" for f in boxes):
+    if set(plain) & set(boxes) or any(not pathway.fields[f].kind.multiple for f in boxes):
         simple = False
     return CsvPlan(tuple(header), plain, {k: tuple(v) for k, v in boxes.items()}, tuple(unknown), simple)
 
@@ -346,7 +362,7 @@ class Codec:
         for fid, field in pathway.fields.items():
             column = fid if plan is None else (f"c{plan.plain[fid]}" if fid in plan.plain else None)
             names.append(fid)
-            if field.type in DICTIONARY_TYPES and column is not None:
+            if field.kind.coded and column is not None:
                 self.coded.append((field, column))
                 fields.append(_coded(field, f"_code:{fid}"))
             elif column is not None:

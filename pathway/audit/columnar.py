@@ -21,14 +21,13 @@ import polars as pl
 from .. import conditions as C
 from ..definition import STATUSES, FormField, Item, Pathway
 
-TRISTATE_VALUES = ("yes", "no")
 MET, NOT_MET, MISSING, NOT_APPLICABLE = (STATUSES.index(s) for s in ("met", "not_met", "missing", "not_applicable"))
 STATUS_DTYPE = pl.UInt8
 
 
 def vocabulary(field: FormField) -> tuple[str, ...]:
     """The values a coded field can take, in code order."""
-    return TRISTATE_VALUES if field.type == "tristate" else field.values
+    return field.codes
 
 
 def bit(field: FormField, value: str) -> int:

@@ -64,6 +64,7 @@ from .. import conditions as C
 from ..definition import FormField, Pathway
 from ..engine import plan_of
 from ..errors import BackendUnavailable, PathwayError, DurableEngineError, DurableLimitExceeded
+from ..fieldkinds import FieldKind, per_kind
 
 INSTALL_HINT = 'pip install "itb-pathway[durable]" (it needs Python < 3.13 and a C compiler)'
 
@@ -82,7 +83,6 @@ KIND = ("kind", "referral")  # the discriminator every pattern tests first
 SID = "referral"  # the one session id; its state is deleted after every referral
 _NO_SUCH_SESSION = 309  # rules.h ERR_SID_NOT_FOUND
 SEEN = "seen"  # the rule of every ruleset that matches every referral
-TRISTATE = ("yes", "no")
 _NO_OPTION = -1  # the code of a value that is not one of the field's options
 _UTC_WARNING = r"datetime\.datetime\.utcfromtimestamp\(\) is deprecated"
 
@@ -145,7 +145,7 @@ class _FieldCode:
     """How one referenced field is written into the fact."""
 
     key: str
-    type: str
+    type: FieldKind
     codes: Mapping[str, int]
 
 
@@ -165,8 +165,7 @@ class _Compiler:
     def _code(name: str, field: FormField | None, index: int) -> _FieldCode:
         if field is None:
             raise DurableLimitExceeded(f"durable backend: conditions read field '{name}', which the form does not define")
-        options = TRISTATE if field.type == "tristate" else field.values
-        return _FieldCode(f"f{index}", field.type, {v: i for i, v in enumerate(options)})
+        return _FieldCode(f"f{index}", field.type, {v: i for i, v in enumerate(field.codes)})
 
     def formulas(self, cond: C.Condition) -> tuple[list[Term], list[Term]]:
         """(when true, when false), each a list of conjunctions."""
@@ -478,25 +477,41 @@ def _number_text(value: Any, name: str) -> str:
 
 
 def _encoder(name: str, field: _FieldCode) -> Callable[[Any], str]:
-    codes = field.codes
-    if field.type in ("tristate", "choice"):
-        def scalar(value: Any) -> str:
-            return str(codes.get(value, _NO_OPTION)) if isinstance(value, str) else str(_NO_OPTION)
+    return _ENCODERS[field.type](name, field.codes)
 
-        return scalar
-    if field.type == "multichoice":
-        def many(value: Any) -> str:
-            if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-                raise DurableEngineError(f"durable backend: field '{name}' holds {value!r}, not a list of options")
-            # An empty list answers the question (nothing chosen); durable's $iall is
-            # false on [], so it is written as one code that matches no option.
-            items = [codes.get(v, _NO_OPTION) if isinstance(v, str) else _NO_OPTION for v in value] or [_NO_OPTION]
-            return "[" + ",".join(map(str, items)) + "]"
 
-        return many
-    if field.type == "number":
-        return lambda value: _number_text(value, name)
+def _one_code(name: str, codes: Mapping[str, int]) -> Callable[[Any], str]:
+    def scalar(value: Any) -> str:
+        return str(codes.get(value, _NO_OPTION)) if isinstance(value, str) else str(_NO_OPTION)
+
+    return scalar
+
+
+def _many_codes(name: str, codes: Mapping[str, int]) -> Callable[[Any], str]:
+    def many(value: Any) -> str:
+        if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+            raise DurableEngineError(f"durable backend: field '{name}' holds {value!r}, not a list of options")
+        # An empty list answers the question (nothing chosen); durable's $iall is
+        # false on [], so it is written as one code that matches no option.
+        items = [codes.get(v, _NO_OPTION) if isinstance(v, str) else _NO_OPTION for v in value] or [_NO_OPTION]
+        return "[" + ",".join(map(str, items)) + "]"
+
+    return many
+
+
+def _a_number(name: str, codes: Mapping[str, int]) -> Callable[[Any], str]:
+    return lambda value: _number_text(value, name)
+
+
+def _answered(name: str, codes: Mapping[str, int]) -> Callable[[Any], str]:
     return lambda value: "1"  # text and dates are only ever tested for being answered
+
+
+_ENCODERS: dict[FieldKind, Callable[[str, Mapping[str, int]], Callable[[Any], str]]] = per_kind({
+    FieldKind.TEXT: _answered, FieldKind.LONGTEXT: _answered, FieldKind.DATE: _answered, FieldKind.NUMBER: _a_number,
+    FieldKind.TRISTATE: _one_code, FieldKind.CHOICE: _one_code, FieldKind.MULTICHOICE: _many_codes,
+}, "backends.durable._ENCODERS")
+"""How a field's answer is written into the fact, by its kind."""
 
 
 # --- the backend ---------------------------------------------------------------
