@@ -26,14 +26,14 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from .errors import Code, Problem
 from .fieldkinds import KINDS, FieldKind, Kind
 from .suggest import did_you_mean, one_of
 from .yamlsrc import Located, Path_
 
-TV = Union[bool, None]  # a three-valued truth value
+TV = bool | None  # a three-valued truth value
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ class Unanswered:
     field: str
 
 
-Condition = Union[All, AnyOf, Not, In, Compare, Contains, Answered, Unanswered]
+Condition = All | AnyOf | Not | In | Compare | Contains | Answered | Unanswered
 
 COMPARATORS: dict[str, Callable[[float, float], bool]] = {
     "lt": operator.lt,

@@ -359,7 +359,8 @@ class _Loader:
         return tuple(out)
 
     def citations(
-        self, specs: list[CitationSpec], doc: Located, at: Path_, seeds: dict[str, Seed], sources: dict[str, SourceSpec],
+        self, specs: list[CitationSpec], doc: Located, at: Path_, seeds: dict[str, Seed],
+        sources: dict[str, SourceSpec],
     ) -> tuple[Citation, ...]:
         out = []
         for k, c in enumerate(specs):
@@ -377,8 +378,8 @@ class _Loader:
             elif c.source in sources:
                 if c.quote:
                     self.problems.append(doc.at(cat + ("quote",),
-                                                f"source '{c.source}' is not a bundled seed, so a quote cannot be checked;"
-                                                " cite it by 'reference' (section) instead",
+                                                f"source '{c.source}' is not a bundled seed, so a quote cannot be"
+                                                " checked; cite it by 'reference' (section) instead",
                                                 code=Code.QUOTE_NOT_CHECKABLE))
                     continue
                 if not c.reference:
@@ -478,7 +479,8 @@ def _model_at(cls: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | N
         if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
             return None
         current = current.model_fields[part].annotation
-        while typing.get_origin(current) in (list, dict, typing.Union, type(None)) or str(typing.get_origin(current)) == "types.UnionType":
+        origin = typing.get_origin
+        while origin(current) in (list, dict, typing.Union, type(None)) or str(origin(current)) == "types.UnionType":
             keyed = keyed or typing.get_origin(current) is dict
             args = [a for a in typing.get_args(current) if a is not type(None)]
             if not args:

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import PydanticCustomError
@@ -129,17 +129,17 @@ def _canonical_multi(field: FormField) -> Any:
 
 
 def _tristate_annotation(field: FormField) -> Any:
-    return Annotated[Optional[Literal["yes", "no"]], BeforeValidator(_tristate)]
+    return Annotated[Literal["yes", "no"] | None, BeforeValidator(_tristate)]
 
 
 def _choice_annotation(field: FormField) -> Any:
     reader = _yes_no_choice if {"yes", "no"} <= set(field.values) else _choice
-    return Annotated[Optional[Literal[field.values]], BeforeValidator(reader)]
+    return Annotated[Literal[field.values] | None, BeforeValidator(reader)]
 
 
 def _multi_annotation(field: FormField) -> Any:
     return Annotated[
-        Optional[list[Literal[field.values]]],  # type: ignore[name-defined]
+        list[Literal[field.values]] | None,  # type: ignore[name-defined]
         BeforeValidator(_multi),
         AfterValidator(_canonical_multi(field)),
     ]
@@ -147,17 +147,17 @@ def _multi_annotation(field: FormField) -> Any:
 
 def _number_annotation(field: FormField) -> Any:
     number = Annotated[float, Field(ge=field.min, le=field.max, allow_inf_nan=False)]
-    return Annotated[Optional[number], BeforeValidator(_number)]
+    return Annotated[number | None, BeforeValidator(_number)]
 
 
 def _date_annotation(field: FormField) -> Any:
-    return Annotated[Optional[_dt.date], BeforeValidator(_date)]
+    return Annotated[_dt.date | None, BeforeValidator(_date)]
 
 
 def _text_annotation(field: FormField) -> Any:
     if field.required:
         return Annotated[str, BeforeValidator(_text), Field(min_length=1, max_length=field.max_length)]
-    return Annotated[Optional[Annotated[str, Field(max_length=field.max_length)]], BeforeValidator(_text)]
+    return Annotated[Annotated[str, Field(max_length=field.max_length)] | None, BeforeValidator(_text)]
 
 
 @lru_cache(maxsize=16)

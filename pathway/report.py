@@ -51,7 +51,8 @@ class Summary:
     documented: Annotated[int, Field(description="applicable items that are not missing")]
     completeness: Annotated[float, Field(ge=0, le=1, description="documented / applicable (1 when nothing applies)")]
     discussion_points: Annotated[int, Field(ge=0, description="points the team may wish to discuss")]
-    text: Annotated[str, Field(description="the summary a person reads: documentation and points, never a tally of answers")]
+    text: Annotated[str, Field(description="the summary a person reads: documentation and points, "
+                                           "never a tally of answers")]
     note: str
 
 
@@ -143,7 +144,8 @@ class Report:
     summary: Summary
     sections: list[SectionOut]
     items: list[ItemOut]
-    discussion: Annotated[list[DiscussionOut], Field(description="every item's discussion points, gathered for the MDT")]
+    discussion: Annotated[list[DiscussionOut],
+                          Field(description="every item's discussion points, gathered for the MDT")]
     evidence_introduction: str
     evidence: list[EvidenceOut]
     other_answers: Annotated[list[Answer], Field(

@@ -91,8 +91,11 @@ def _jsonl(raw: bytes, name: str, first_line: int, pathway: Pathway) -> Batch:
     kept: list[int] = []
     schema = {f: pl.String for f in pathway.fields}
     # Polars reads the bytes as they are when they are exactly the candidate lines, one per "\n".
-    reader = (lambda idx: _ndjson(raw, len(idx), schema) if simple and len(idx) == n
-              else _ndjson(series.gather(idx).str.join("\n").item().encode("utf-8"), len(idx), schema))
+
+    def reader(idx: list[int]) -> pl.DataFrame | None:
+        if simple and len(idx) == n:
+            return _ndjson(raw, len(idx), schema)
+        return _ndjson(series.gather(idx).str.join("\n").item().encode("utf-8"), len(idx), schema)
     for idx, frame in _parts(candidates, reader):
         if frame is None:
             batch.routed += [(at + i, json_line(name, at + i, series[i])) for i in idx]
@@ -127,8 +130,9 @@ def _lines(raw: bytes) -> tuple[pl.Series, bool]:
             lines = None
         series = None if lines is None else lines.get_column("line")
         # every byte is in a line or is the "\n" after one: no line was skipped, split or trimmed
-        if series is not None and series.str.len_bytes().sum() + series.len() - (not raw.endswith(b"\n")) == len(raw):
-            if raw.isascii() or not series.str.contains(_WIDE_BREAKS).any():
+        if series is not None:
+            whole = series.str.len_bytes().sum() + series.len() - (not raw.endswith(b"\n")) == len(raw)
+            if whole and (raw.isascii() or not series.str.contains(_WIDE_BREAKS).any()):
                 return series, True
     text = raw.decode("utf-8")
     lines_list = text.splitlines()
@@ -142,11 +146,13 @@ def _empty_lists(frame: pl.DataFrame, lines: pl.Series, pathway: Pathway) -> pl.
     for fid, form_field in pathway.fields.items():
         if form_field.kind.multiple and (frame[fid] == "[]").any():
             listed = lines.str.contains(f'"{re.escape(fid)}" *: *\\[ *\\]')
-            frame = frame.with_columns(pl.when((pl.col(fid) == "[]") & listed).then(None).otherwise(pl.col(fid)).alias(fid))
+            frame = frame.with_columns(
+                pl.when((pl.col(fid) == "[]") & listed).then(None).otherwise(pl.col(fid)).alias(fid))
     return frame
 
 
-def _parts(idx: list[int], read: Callable[[list[int]], pl.DataFrame | None]) -> list[tuple[list[int], pl.DataFrame | None]]:
+def _parts(idx: list[int],
+           read: Callable[[list[int]], pl.DataFrame | None]) -> list[tuple[list[int], pl.DataFrame | None]]:
     """Read all at once; if Polars refuses, read in small parts so one bad line costs little."""
     if not idx:
         return []

@@ -337,9 +337,11 @@ def _checkboxes(field: FormField, boxes: tuple[tuple[str, int], ...]) -> Normali
     cells = [(code, pl.col(f"c{i}")) for code, i in boxes]
     odd = [~c.is_in(["", "0", "1"]) for _, c in cells]
     unsure = _any(odd)
-    bad = _any([o & _edges_plain(c) for o, (_, c) in zip(odd, cells)] + [c == "1" for code, c in cells if code not in known])
-    mask = reduce(lambda a, b: a | b, (pl.when(c == "1").then(pl.lit(bit(field, code) if code in known else 0, pl.UInt32))
-                                       .otherwise(pl.lit(0, pl.UInt32)) for code, c in cells))
+    bad = _any([o & _edges_plain(c) for o, (_, c) in zip(odd, cells)]
+               + [c == "1" for code, c in cells if code not in known])
+    mask = reduce(lambda a, b: a | b,
+                  (pl.when(c == "1").then(pl.lit(bit(field, code) if code in known else 0, pl.UInt32))
+                   .otherwise(pl.lit(0, pl.UInt32)) for code, c in cells))
     n = _from_mask(mask, field)
     return Normalised(n.value, n.unsure | unsure.fill_null(False), bad=bad.fill_null(False))
 

@@ -127,9 +127,8 @@ def _contradictory(term: Term) -> bool:
     """Equal to two options at once, or to one option and not to it: can never match."""
     equal: dict[str, Any] = {}
     for op, key, operand in term:
-        if op == "eq":
-            if equal.setdefault(key, operand) != operand:
-                return True
+        if op == "eq" and equal.setdefault(key, operand) != operand:
+            return True
     return any(op == "neq" and equal.get(key) == operand for op, key, operand in term)
 
 
@@ -164,7 +163,8 @@ class _Compiler:
     @staticmethod
     def _code(name: str, field: FormField | None, index: int) -> _FieldCode:
         if field is None:
-            raise DurableLimitExceeded(f"durable backend: conditions read field '{name}', which the form does not define")
+            raise DurableLimitExceeded(
+                f"durable backend: conditions read field '{name}', which the form does not define")
         return _FieldCode(f"f{index}", field.type, {v: i for i, v in enumerate(field.codes)})
 
     def formulas(self, cond: C.Condition) -> tuple[list[Term], list[Term]]:
@@ -444,7 +444,8 @@ def _register(definitions: Mapping[str, Mapping[str, Any]]) -> list[str]:
             try:
                 host.register_rulesets(named)  # registration deletes the "run" keys: hence the copy
             except Exception as exc:
-                raise DurableLimitExceeded(f"durable backend: durable-rules refused the compiled pathway: {exc}") from exc
+                raise DurableLimitExceeded(
+                    f"durable backend: durable-rules refused the compiled pathway: {exc}") from exc
             _REGISTERED[digest] = list(named)
         return list(_REGISTERED[digest])
 
@@ -566,7 +567,7 @@ class DurableEvaluator:
         self.rulesets: tuple[str, ...] = tuple(_register(definitions))
         """The names of this pathway's rulesets in the process's Host."""
         self._fact_keys = [fact_keys[rs] for rs in definitions]
-        self._prefix = '{"%s":"%s","sid":"%s"' % (KIND[0], KIND[1], SID)
+        self._prefix = f'{{"{KIND[0]}":"{KIND[1]}","sid":"{SID}"'
 
     def facts(self, values: Mapping[str, Any]) -> list[str]:
         """The JSON fact asserted into each ruleset: only its fields, unknown ones left out."""
@@ -597,7 +598,8 @@ class DurableEvaluator:
     def _run(self, facts: Sequence[str]) -> list[tuple[str, int]]:
         """Assert one referral into every ruleset, collect what fired, delete the session (lock held)."""
         if _BROKEN:
-            raise DurableEngineError(f"durable backend: unusable after an earlier failure in this process: {_BROKEN[0]}")
+            raise DurableEngineError(
+                f"durable backend: unusable after an earlier failure in this process: {_BROKEN[0]}")
         host = _host()
         host.fired.clear()
         stored: list[str] = []

@@ -99,7 +99,8 @@ def _options(field: FormField) -> list[tuple[str, str, bool]]:
 # -- the Questionnaire ---------------------------------------------------------
 
 def questionnaire(pathway: Pathway) -> dict[str, Any]:
-    """The pathway's form as a FHIR R4 Questionnaire (JSON-ready), or `ExportError` naming each field it cannot express."""
+    """The pathway's form as a FHIR R4 Questionnaire (JSON-ready), or `ExportError` naming each field it
+    cannot express."""
     problems: list[str] = []
     groups = []
     for section in pathway.form:
@@ -270,7 +271,8 @@ def _answers(pathway: Pathway, f: FormField, raw: Any, value: Any) -> list[dict[
 # -- a QuestionnaireResponse as a referral ---------------------------------------
 
 def values_from_response(data: Mapping[str, Any], pathway: Pathway, doc: Located, prefix: Path_ = ()) -> dict[str, Any]:
-    """The referral mapping a QuestionnaireResponse answers, or `InputError` with every problem, each naming its linkId."""
+    """The referral mapping a QuestionnaireResponse answers, or `InputError` with every problem, each naming
+    its linkId."""
     mapping: dict[str, Any] = response_document(data, pathway, doc, prefix).data
     return mapping
 
