@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import Code, Problem
-from .fieldkinds import KINDS, FieldKind, Kind
+from .fieldkinds import KINDS, FieldKind, Kind, yes_no_word
 from .suggest import did_you_mean, one_of
 from .yamlsrc import Located, Path_
 
@@ -301,7 +301,7 @@ class Parser:
             return None
         out: list[str] = []
         for item, at in zip(items, paths):
-            value = normalise_token(item, kind)
+            value = normalise_token(item, options)
             if value not in options:
                 shown = "unknown (conditions never test for unknown: unanswered is handled by three-valued logic)" \
                     if value == "unknown" else f"'{value}'"
@@ -316,11 +316,10 @@ class Parser:
         return tuple(out)
 
 
-def normalise_token(value: Any, kind: Kind) -> str:
+def normalise_token(value: Any, options: tuple[str, ...]) -> str:
     """YAML's bare yes/no arrive as booleans; conditions compare strings."""
-    if kind.yes_no and isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
+    word = yes_no_word(value, options) if isinstance(value, bool) else None
+    return word if word is not None else str(value)
 
 
 def can_be(cond: Condition) -> tuple[bool, bool]:

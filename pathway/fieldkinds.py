@@ -110,6 +110,12 @@ class Kind:
         return self.listed or bool(self.answers)
 
 
+def yes_no_word(value: bool, codes: tuple[str, ...]) -> str | None:
+    """YAML 1.1 reads a bare `yes` or `no` as a boolean: for a field whose answers include yes and no (a
+    tri-state, or a choice such as yes / partly / no) that is the word typed; for any other field, None."""
+    return ("yes" if value else "no") if "yes" in codes and "no" in codes else None
+
+
 def per_kind(table: dict[FieldKind, T], what: str) -> dict[FieldKind, T]:
     """`table`, checked to hold an entry for every kind: a kind added without one fails at import."""
     missing = [kind.value for kind in FieldKind if kind not in table]

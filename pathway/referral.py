@@ -20,7 +20,7 @@ from pydantic_core import PydanticCustomError
 
 from .definition import FormField
 from .errors import Code, Problem
-from .fieldkinds import FieldKind, per_kind
+from .fieldkinds import FieldKind, per_kind, yes_no_word
 from .suggest import did_you_mean, one_of
 from .yamlsrc import Located, Path_
 
@@ -59,10 +59,9 @@ def _choice(value: Any) -> Any:
 
 
 def _yes_no_choice(value: Any) -> Any:
-    """A choice that offers yes and no (e.g. yes / partly / no): a bare YAML `no` is read as false, so
-    true and false are its yes and no, as for a tri-state."""
+    """A choice that offers yes and no (e.g. yes / partly / no): true and false are its yes and no."""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return yes_no_word(value, ("yes", "no"))
     return _choice(value)
 
 
@@ -133,7 +132,7 @@ def _tristate_annotation(field: FormField) -> Any:
 
 
 def _choice_annotation(field: FormField) -> Any:
-    reader = _yes_no_choice if {"yes", "no"} <= set(field.values) else _choice
+    reader = _yes_no_choice if yes_no_word(True, field.codes) else _choice
     return Annotated[Literal[field.values] | None, BeforeValidator(reader)]
 
 

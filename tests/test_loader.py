@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from pathway import conditions as C
 from pathway.errors import RulesError
 from pathway.loader import load_pathway, rules_sha256
 
@@ -251,3 +252,17 @@ def test_answered_false_is_for_discussion_points_only(rules_copy: Path, old: str
     assert problem.code.value == "wrong-operator"
     assert problem.message.endswith("'answered: false' belongs in a discussion point's 'when'; a status never reads"
                                     " a missing answer as anything but unknown")
+
+
+def test_a_bare_no_in_a_condition_on_a_yes_partly_no_choice_is_the_word_no(rules_copy: Path) -> None:
+    """The same rule as for a referral's answers: YAML 1.1's false is "no" where the field offers yes and no,
+    and stays false (refused) where it does not."""
+    edit(rules_copy / "items.yaml", 'in: [partly, "no"]', "in: [partly, no]")
+    loaded = load_pathway(rules_copy)
+    [when] = [d.when for i in loaded.items for d in i.discussion
+              if d.when is not None and list(C.fields_of(d.when)) == ["communicates_symptoms"]]
+    assert C.to_data(when) == {"field": "communicates_symptoms", "in": ["partly", "no"]}
+    edit(rules_copy / "items.yaml", "{field: communicates_symptoms, in: [partly, no]}", "{field: travel_to_centre, is: no}")
+    [problem] = problems(rules_copy)
+    assert problem.endswith("field 'travel_to_centre' cannot take 'False'; allowed: local_refills_available,"
+                            " manageable, difficult")

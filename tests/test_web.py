@@ -309,6 +309,15 @@ def test_open_a_file_with_bad_values_loads_the_rest_and_locates_each_problem(cli
     assert not re.search(r'name="spasticity_severity" value="[a-z]+" checked', page)
 
 
+def test_open_a_hand_typed_file_reads_a_bare_no_as_the_check_does(client: TestClient) -> None:
+    """`communicates_symptoms: no` (a choice of yes, partly, no; YAML 1.1 makes it false) opens as "no"."""
+    content = b"referral_id: R-8\ncommunicates_symptoms: no\ndiagnosis_cp: no\n"
+    r = client.post("/open", files={"saved_file": ("r.yaml", content, "application/yaml")})
+    assert r.status_code == 200, r.text
+    assert re.search(r'name="communicates_symptoms" value="no"[^>]* checked', r.text)
+    assert re.search(r'name="diagnosis_cp" value="no"[^>]* checked', r.text)
+
+
 def test_open_without_a_file_or_with_a_binary_file(client: TestClient) -> None:
     r = client.post("/open", files={"saved_file": ("", b"", "application/octet-stream")}, data={"referral_id": "R-2"})
     assert r.status_code == 422 and "Choose a saved referral file first" in r.text and 'value="R-2"' in r.text

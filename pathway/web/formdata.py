@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from ..definition import FormField
+from ..fieldkinds import yes_no_word
 
 MAX_FIELDS = 1000
 
@@ -172,7 +173,7 @@ def answers_of(data: Mapping[str, Any], fields: Mapping[str, FormField]) -> Answ
 
 def _shown(value: Any, f: FormField) -> str:
     if isinstance(value, bool):
-        return ("yes" if value else "no") if f.kind.yes_no else str(value).lower()
+        return yes_no_word(value, f.codes) or str(value).lower()
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, (dt.date, dt.datetime)):
