@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pathway.audit.page import AuditPage
-from pathway.audit.service import Outputs, audit
+from pathway.audit.service import Outputs, Runner, audit
 from pathway.backends import get_evaluator
 from pathway.definition import Pathway
 from pathway.engine import evaluate
@@ -36,12 +36,12 @@ class Audit:
     rejects_bytes: bytes
 
 
-def run_audit(pathway: Pathway, out: Path, *inputs: Path | str, jobs: int = 1, batch: int = 50_000, keep: int = 1000,
-              rejects: bool = True, row_only: bool = False) -> Audit:
+def run_audit(pathway: Pathway, out: Path, *inputs: Path | str, batch: int = 50_000, keep: int = 1000,
+              rejects: bool = True, engine: str = "columnar", runner: Runner | None = None) -> Audit:
     out.mkdir(parents=True, exist_ok=True)
     outputs = Outputs(str(out / "audit.html"), str(out / "matrix.csv"), str(out / "rejects.csv") if rejects else None)
-    page = audit(pathway, [str(i) for i in inputs], outputs, jobs=jobs, batch=batch, keep=keep,
-                 clock=lambda: AT, row_only=row_only)
+    page = audit(pathway, [str(i) for i in inputs], outputs, batch=batch, keep=keep, clock=lambda: AT,
+                 engine=engine, runner=runner)
     matrix_bytes = (out / "matrix.csv").read_bytes()
     rejects_bytes = (out / "rejects.csv").read_bytes() if rejects else b""
     return Audit(page, (out / "audit.html").read_text(encoding="utf-8"), _rows(matrix_bytes), _rows(rejects_bytes),
@@ -108,7 +108,7 @@ def audit_matrix_without_sources(source: Path, work: Path) -> list[list[str]]:
     from pathway.cli import main
 
     matrix = work / f"{source.stem}-matrix.csv"
-    code = main(["audit", str(source), "-o", str(work / f"{source.stem}.html"), "--csv", str(matrix), "--jobs", "1",
+    code = main(["audit", str(source), "-o", str(work / f"{source.stem}.html"), "--csv", str(matrix),
                  "--now", "2026-12-03T09:00:00Z"], stdout=io.StringIO())
     assert code == 0
     return [row[1:] for row in csv.reader(matrix.read_text(encoding="utf-8").splitlines())]

@@ -1,4 +1,4 @@
-"""`pathway audit`: counts, accounting (records in = evaluated + rejected), formats, jobs, the page, the CLI."""
+"""`pathway audit`: counts, accounting (records in = evaluated + rejected), formats, engines, the page, the CLI."""
 from __future__ import annotations
 
 import csv
@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,9 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pathway.audit import run as audit_run
 from pathway.audit.progress import Progress
-from pathway.audit.sizing import FILES_PER_TASK, MIN_RECORD_BYTES, useful_jobs
 from pathway.definition import Pathway
 
 from .audit_support import Audit, referrals, run_audit, write_both, write_referrals
@@ -86,18 +83,18 @@ def test_csv_jsonl_and_yaml_inputs_give_the_same_audit(known: dict[str, Audit]) 
     assert essence(known["yaml"]) == essence(known["jsonl"]) == essence(known["csv"])
 
 
-def test_jobs_1_and_2_give_identical_files(pathway: Pathway, tmp_path: Path) -> None:
+def test_engines_and_batch_sizes_give_identical_files(pathway: Pathway, tmp_path: Path) -> None:
     write_both(referrals(3000, seed=5, invalid_rate=0.05, pathway=pathway), tmp_path / "r.jsonl", tmp_path / "r.csv",
                pathway)
     inputs = (tmp_path / "r.jsonl", tmp_path / "r.csv")
-    one = run_audit(pathway, tmp_path / "one", *inputs, jobs=1, batch=700)
-    two = run_audit(pathway, tmp_path / "two", *inputs, jobs=2, batch=700)
-    assert one.matrix_bytes == two.matrix_bytes
-    assert one.rejects_bytes == two.rejects_bytes
-    assert one.html.replace(str(tmp_path / "one"), "") == two.html.replace(str(tmp_path / "two"), "")
-    assert one.page.records == 6000 and one.page.rejected > 0
-    big = run_audit(pathway, tmp_path / "big", *inputs, jobs=1, batch=100_000)
-    assert big.matrix_bytes == one.matrix_bytes   # nor on how the inputs are cut into tasks
+    small = run_audit(pathway, tmp_path / "one", *inputs, batch=700)
+    big = run_audit(pathway, tmp_path / "two", *inputs, batch=100_000)   # nor on how the inputs are cut into tasks
+    rows = run_audit(pathway, tmp_path / "row", *inputs, batch=1000, engine="row")
+    assert small.page.records == 6000 and small.page.rejected > 0
+    for other, folder in ((big, "two"), (rows, "row")):
+        assert other.matrix_bytes == small.matrix_bytes
+        assert other.rejects_bytes == small.rejects_bytes
+        assert other.html.replace(str(tmp_path / folder), "") == small.html.replace(str(tmp_path / "one"), "")
 
 
 def test_the_page_lists_are_capped_and_say_where_the_rest_is(pathway: Pathway, tmp_path: Path) -> None:
@@ -166,51 +163,24 @@ def test_progress_bar_only_on_a_terminal() -> None:
     assert "100%" in one.getvalue() and " 1 record " in one.getvalue()
 
 
-def test_workers_are_started_only_for_an_input_that_makes_tasks_to_share(tmp_path: Path) -> None:
-    batch = 100
-    folder = tmp_path / "referrals"
-    (folder / ".hidden").mkdir(parents=True)
-    for k in range(FILES_PER_TASK):
-        (folder / f"r{k}.yaml").write_text("referral_id: R\n", encoding="utf-8")
-    (folder / ".hidden" / "x.yaml").write_text("referral_id: X\n", encoding="utf-8")
-    (folder / "notes.txt").write_text("not a referral file\n", encoding="utf-8")
-    (folder / "dangling.yaml").symlink_to(tmp_path / "gone.yaml")   # unreadable: counted, the walk goes on
-    assert useful_jobs([str(folder)], batch, cores=4) == 2
-    (folder / "dangling.yaml").unlink()
-    assert useful_jobs([str(folder)], batch, cores=4) == 1    # one task of files (the hidden one and the .txt aside)
-    (folder / "one-more.json").write_text("{}", encoding="utf-8")
-    assert useful_jobs([str(folder)], batch, cores=4) == 2
-    small, big = tmp_path / "small.jsonl", tmp_path / "big.csv"
-    small.write_bytes(b"x" * (batch * MIN_RECORD_BYTES))
-    big.write_bytes(b"x" * (batch * MIN_RECORD_BYTES * 3 + 1))
-    assert useful_jobs([str(small)], batch, cores=4) == 1
-    assert useful_jobs([str(big)], batch, cores=8) == 4
-    assert useful_jobs([str(big)], batch, cores=2) == 2       # never more than the cores
-    assert useful_jobs([str(small), str(small)], batch, cores=4) == 2   # a file is a task at least
-    assert useful_jobs([str(tmp_path / "missing.csv")], batch, cores=4) == 1   # the audit says it is missing
-
-
-def test_a_small_audit_runs_in_this_process_unless_jobs_are_asked_for(
-    runner: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(("size", "engine", "polars"), [(2, "auto", False), (3000, "auto", True),
+                                                      (2, "columnar", True), (3000, "row", False)])
+def test_auto_takes_the_row_engine_for_a_small_input_and_imports_no_polars(
+    tmp_path: Path, size: int, engine: str, polars: bool,
 ) -> None:
-    started: list[int] = []
-
-    class Counted(audit_run.Workers):
-        def __init__(self, jobs: int) -> None:
-            started.append(jobs)
-            super().__init__(jobs)
-
-    monkeypatch.setattr(audit_run, "Workers", Counted)
-    f = tmp_path / "r.jsonl"
-    f.write_text('{"referral_id": "R-1"}\n{"referral_id": "R-2", "age_years": 99}\n', encoding="utf-8")
-    outputs = []
-    for jobs in ([], ["--jobs", "2"]):
-        out = tmp_path / f"audit{len(jobs)}.html"
-        r = runner("audit", str(f), "-o", str(out), "--now", "2026-12-03T09:00:00Z", *jobs)
-        assert r.code == 0, r.err
-        outputs.append(out.read_bytes())
-    assert started == [2]
-    assert outputs[0] == outputs[1]
+    """A small audit starts as fast as a check: the row engine, no Polars; a bigger one is columnar."""
+    line = '{"referral_id": "R-1", "age_years": 9, "diagnosis_cp": "yes", "notes": "' + "x" * 900 + '"}\n'
+    (tmp_path / "r.jsonl").write_text(line * size, encoding="utf-8")
+    proc = python_module(
+        tmp_path, "engine",
+        "import io, sys\n"
+        "from pathway.cli import main\n"
+        f"code = main(['audit', {str(tmp_path / 'r.jsonl')!r}, '-o', {str(tmp_path / 'a.html')!r},"
+        f" '--engine', '{engine}'], stdout=io.StringIO())\n"
+        "print(code, 'polars' in sys.modules)\n")
+    assert (proc.returncode, proc.stdout) == (0, f"0 {polars}\n"), proc.stderr
+    assert re.search(rf"audit: {size:,} records? = {size:,} evaluated \+ 0 not evaluated"
+                     rf" \({size if not polars else 0:,} checked row by row", proc.stderr), proc.stderr
 
 
 def test_cli_counts_one_record_in_the_singular(runner: Run, tmp_path: Path) -> None:
@@ -218,7 +188,7 @@ def test_cli_counts_one_record_in_the_singular(runner: Run, tmp_path: Path) -> N
     f.write_text('{"referral_id": "R-1"}\n', encoding="utf-8")
     r = runner("audit", str(f), "-o", str(tmp_path / "audit.html"), "--jobs", "1", "--now", "2026-12-03T09:00:00Z")
     assert r.code == 0, r.err
-    assert r.err.startswith("audit: 1 record = 1 evaluated + 0 not evaluated (0 checked row by row; ")
+    assert r.err.startswith("audit: 1 record = 1 evaluated + 0 not evaluated (1 checked row by row; ")
 
 
 def test_cli_exit_0_with_rejects_and_writes_the_files(runner: Run, tmp_path: Path) -> None:
@@ -309,70 +279,6 @@ def _ctrl_c_as_in_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the workers through /proc")
-@pytest.mark.parametrize("after", [0.0, 0.1, 0.3])
-def test_ctrl_c_in_the_terminal_while_workers_start_prints_no_worker_traceback(tmp_path: Path, after: float) -> None:
-    """Ctrl+C reaches the whole process group, workers included, perhaps while they are still
-    importing and this process loads the pathway: only the main process answers, with one line,
-    whenever it comes in the start-up."""
-    (tmp_path / "r.jsonl").write_text('{"referral_id": "R-1"}\n' * 200_000, encoding="utf-8")
-    # (enough records that the audit is still running at the last moment tried, even on a fast machine)
-    env = repo_env()
-    proc = subprocess.Popen([sys.executable, "-m", "pathway", "audit", "r.jsonl", "-o", "out.html", "--jobs", "2"],
-                            cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, preexec_fn=_ctrl_c_as_in_a_terminal)
-    deadline = time.monotonic() + 60
-    while len(_children(proc.pid)) < 2:   # the workers exist ...
-        assert proc.poll() is None, "the audit finished before it could be interrupted"
-        assert time.monotonic() < deadline
-        time.sleep(0.005)
-    time.sleep(after)   # ... and are importing (about 0.3 s)
-    os.killpg(proc.pid, signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert (proc.returncode, err) == (130, "pathway: interrupted\n")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.jsonl"]
-
-
-@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signal masks")
-def test_ctrl_c_stays_held_back_while_the_workers_start(tmp_path: Path) -> None:
-    """A Ctrl+C that comes while the workers start is held back, not dropped: nothing that starts
-    with them (multiprocessing's resource tracker unblocks Ctrl+C around its own start) may let
-    it through while "ignore" is set. A fresh interpreter, so no tracker is running yet."""
-    proc = python_module(
-        tmp_path, "held",
-        "import signal\n"
-        "from contextlib import contextmanager\n"
-        "from pathway.audit import run\n"
-        "held = []\n"
-        "deaf = run._deaf_to_ctrl_c\n"
-        "@contextmanager\n"
-        "def spy():\n"
-        "    with deaf():\n"
-        "        yield\n"
-        "        held.append(signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []))\n"
-        "if __name__ == '__main__':  # a spawned worker imports this file too\n"
-        "    run._deaf_to_ctrl_c = spy\n"
-        "    run.Workers(2).close()\n"
-        "    print(held)\n")
-    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "[True]\n", "")
-
-
-def test_workers_stopped_while_one_sends_a_result_do_not_hang_the_command(tmp_path: Path) -> None:
-    """A worker stopped mid-send leaves half a message in the results pipe (simulated here by
-    writing one): stopping the workers must still end, not wait for the rest for ever."""
-    proc = python_module(
-        tmp_path, "cut",
-        "import os, struct\n"
-        "from pathway.audit.run import Workers\n"
-        "if __name__ == '__main__':  # a spawned worker imports this file too\n"
-        "    workers = Workers(1)\n"
-        "    workers.pool.submit(int).result()   # the pool's own thread is up and reading\n"
-        "    os.write(workers.pool._result_queue._writer.fileno(), struct.pack('!i', 100) + b'cut short')\n"
-        "    workers.close(finished=False)\n"
-        "    print('stopped')\n")
-    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "stopped\n", "")
-
-
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_real_signal_mid_audit_leaves_no_output_file(tmp_path: Path, signum: int) -> None:
     """The installed command, interrupted while it works: no report, no matrix, no temporary file."""
@@ -380,7 +286,7 @@ def test_a_real_signal_mid_audit_leaves_no_output_file(tmp_path: Path, signum: i
     (tmp_path / "big.jsonl").write_text(line * 300_000, encoding="utf-8")
     env = repo_env()
     proc = subprocess.Popen([sys.executable, "-m", "pathway", "audit", "big.jsonl", "-o", "out.html",
-                             "--csv", "m.csv", "--jobs", "2"], cwd=tmp_path, env=env,
+                             "--csv", "m.csv"], cwd=tmp_path, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             preexec_fn=_ctrl_c_as_in_a_terminal)
     deadline = time.monotonic() + 60
@@ -391,7 +297,7 @@ def test_a_real_signal_mid_audit_leaves_no_output_file(tmp_path: Path, signum: i
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
-    assert err.startswith("pathway: interrupted\n")  # (a worker cut off mid-start may add its own traceback)
+    assert err == "pathway: interrupted\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.jsonl"]
 
 
@@ -402,8 +308,8 @@ def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_written_inert(runner:
     f = tmp_path / "=cmd.jsonl"
     f.write_text('{"referral_id": "=HYPERLINK(\\"http://x\\")"}\n{"referral_id": "@SUM(A1)", "age_years": 99}\n'
                  '{"referral_id": "R-3"}\n', encoding="utf-8")
-    for jobs in ("1", "2"):
-        r = runner("audit", f.name, "-o", "a.html", "--csv", "m.csv", "--rejects", "x.csv", "--jobs", jobs)
+    for engine in ("row", "columnar"):
+        r = runner("audit", f.name, "-o", "a.html", "--csv", "m.csv", "--rejects", "x.csv", "--engine", engine)
         assert r.code == 0, r.err
         with open("m.csv", encoding="utf-8", newline="") as fh:
             rows = list(csv.reader(fh))
@@ -413,35 +319,3 @@ def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_written_inert(runner:
         assert source == "'=cmd.jsonl:2" and problems.startswith("'=cmd.jsonl:2:")
         page = Path("a.html").read_text(encoding="utf-8")
         assert "=HYPERLINK(&#34;http://x&#34;)" in page or "=HYPERLINK(&quot;http://x&quot;)" in page
-
-
-@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signal masks")
-def test_ctrl_c_while_workers_are_being_started_is_held_back_not_lost(python_ctrl_c: None) -> None:
-    from pathway.audit.run import _deaf_to_ctrl_c
-
-    reached = False
-    with pytest.raises(KeyboardInterrupt), _deaf_to_ctrl_c():
-        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
-        time.sleep(0.05)
-        reached = True   # not interrupted here: a worker started now inherits "ignore"
-    assert reached
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-
-
-@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signal masks")
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_a_stop_signal_during_start_up_is_acted_on_when_it_ends(python_ctrl_c: None, signum: int) -> None:
-    from pathway.audit.run import held_interrupts
-    from pathway.entry import _terminate
-
-    previous = signal.signal(signal.SIGTERM, _terminate)   # as the command has it
-    try:
-        reached = False
-        with pytest.raises(KeyboardInterrupt), held_interrupts():
-            signal.pthread_kill(threading.main_thread().ident or 0, signum)
-            time.sleep(0.05)
-            reached = True   # start-up goes on to its end
-        assert reached
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    assert signum not in signal.pthread_sigmask(signal.SIG_BLOCK, [])

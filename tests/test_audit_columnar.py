@@ -207,7 +207,7 @@ def test_row_engine_option_gives_the_same_audit(pathway: Pathway, tmp_path: Path
     write_both(referrals(300, seed=13, invalid_rate=0.1, pathway=pathway), tmp_path / "g.jsonl", tmp_path / "g.csv",
                pathway)
     fast = run_audit(pathway, tmp_path / "fast", tmp_path / "g.csv", tmp_path / "g.jsonl")
-    slow = run_audit(pathway, tmp_path / "slow", tmp_path / "g.csv", tmp_path / "g.jsonl", row_only=True)
+    slow = run_audit(pathway, tmp_path / "slow", tmp_path / "g.csv", tmp_path / "g.jsonl", engine="row")
     assert fast.matrix_bytes == slow.matrix_bytes and fast.rejects_bytes == slow.rejects_bytes
     assert slow.page.rechecked == slow.page.records
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import polars as pl
 
 from ..definition import Pathway
 from ..errors import Code, Problem
 from ..filekinds import DocumentKind, document_kind
-from ..inputs import Record, read_file
+from ..inputs import Record
 from ..yamlsrc import MAX_BYTES, Located
 from .rowpath import Pending, csv_cells, json_line, read_record
 from .sources import BOM, NARROW_BREAKS, WIDE_BREAKS, Task
@@ -45,16 +44,8 @@ def read_task(task: Task, pathway: Pathway, enums: Mapping[str, pl.Enum] | None 
         return _jsonl(_bytes(task), task.name, task.first_line, pathway)
     if task.kind == "csv":
         return _csv_chunk(_bytes(task), task, enums or {})
-    if task.kind == "rows":
-        return _rows(task, pathway)
-    if task.kind == "failed":
-        assert task.problem is not None
-        return Batch("csv", routed=[(0, read_record(Record(task.name, Located(task.name, None), task.problem)))])
-    batch = Batch("csv")
-    for path in task.files:
-        for record in read_file(Path(path), pathway):
-            batch.routed.append((len(batch.routed), read_record(record)))
-    return batch
+    assert task.kind == "rows", "referral files and failed files go to the row engine"
+    return _rows(task, pathway)
 
 
 def _bytes(task: Task) -> bytes:

@@ -3,7 +3,8 @@
 Exit codes: 0 when the audit ran, even if records were rejected (they are in
 the report); 2 when it could not run (an input not there or holding no
 referral, an output that cannot be written, a bad option value); 3 when the
-pathway files are broken.
+pathway files are broken; 4 when `--dask` names no cluster that answers, or
+Dask is not installed.
 """
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import argparse
 import os
 import sys
 import time
-from contextlib import ExitStack
 from typing import Any, TextIO
 
 from ..options import count, moment, output_file, positive
@@ -32,43 +32,47 @@ def register(sub: Any, rules_opt: Any, engine_opts: Any) -> None:
     p.add_argument("--csv", metavar="FILE", help="write the referral × item status matrix (every evaluated referral)")
     p.add_argument("--rejects", metavar="FILE", help="write every record that could not be evaluated, with the reasons")
     p.add_argument("--jobs", type=positive, metavar="N",
-                   help="worker processes (default: all cores, fewer for an input too small to share;"
-                        " one means none, the audit runs in this process); the results do not depend on it")
+                   help="threads the columnar engine may use (default: all cores); the results do not depend on it")
     p.add_argument("--batch-size", type=positive, default=25_000, metavar="N",
-                   help="records per task: bounds each worker's memory (default: 25000)")
+                   help="records per batch: bounds memory (default: 25000); the results do not depend on it")
     p.add_argument("--list", type=count, default=1000, metavar="N", dest="keep",
                    help="least complete referrals and rejected records listed in the HTML (default: 1000)")
     p.add_argument("--now", type=moment, metavar="TIME",
                    help="fixed audit time, ISO 8601 (default: SOURCE_DATE_EPOCH or now)")
-    p.add_argument("--engine", choices=("columnar", "row"), default="columnar",
-                   help="columnar (default), or row: validate and evaluate every record one by one with the python "
-                        "backend, as `pathway check` does (slow; the reference the columnar path is tested against)")
+    p.add_argument("--engine", choices=("auto", "columnar", "row"), default="auto",
+                   help="columnar: whole batches at once, with Polars; row: every record validated and evaluated one "
+                        "by one, as `pathway check` does (the reference the columnar engine is tested against); "
+                        "auto (default): row for an input under 2 MiB, which it audits sooner, else columnar")
+    p.add_argument("--dask", metavar="ADDRESS",
+                   help="run the batches on the Dask cluster whose scheduler is at ADDRESS (host:port); its "
+                        "workers must see the input files at the same paths and have this package installed"
+                        ' (pip install ".[dask]")')
     rules_opt(p)
     p.set_defaults(func=cmd_audit)
 
 
 def cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
-    from .run import Workers, held_interrupts  # light: the workers start before this process loads anything heavy
-    from .sizing import useful_jobs
-
     started = time.monotonic()
-    jobs = args.jobs or useful_jobs(args.inputs, args.batch_size, os.cpu_count() or 1)
-    with ExitStack() as stack:   # workers get ready while this process loads the engine and the pathway
-        with held_interrupts(workers=jobs > 1):   # a Ctrl+C meanwhile is acted on once they are done
-            workers = stack.enter_context(Workers(jobs)) if jobs > 1 else None
-            from ..cli import chosen_pathway
-            from ..service import now
-            from .progress import Progress, record_count
-            from .service import Outputs, audit
+    if args.jobs:   # read by Polars when it is first imported, which is after this
+        os.environ["POLARS_MAX_THREADS"] = str(args.jobs)
+    from ..cli import chosen_pathway
+    from ..service import now
+    from .progress import Progress, record_count
+    from .service import Outputs, audit
 
-            at = args.now or now()
-            to_stdout = args.output in (None, "-")
-            pathway = chosen_pathway(args, examples=False)
-        page = audit(
-            pathway, args.inputs, Outputs(None if to_stdout else args.output, args.csv, args.rejects),
-            jobs=jobs, batch=args.batch_size, keep=args.keep, clock=lambda: at, progress=Progress(0),
-            row_only=args.engine == "row", workers=workers,
-        )
+    at = args.now or now()
+    to_stdout = args.output in (None, "-")
+    pathway = chosen_pathway(args, examples=False)
+    runner = None
+    if args.dask:
+        from .cluster import runner as on_cluster
+
+        runner = on_cluster(args.dask)
+    page = audit(
+        pathway, args.inputs, Outputs(None if to_stdout else args.output, args.csv, args.rejects),
+        batch=args.batch_size, keep=args.keep, clock=lambda: at, progress=Progress(0), engine=args.engine,
+        runner=runner,
+    )
     if to_stdout:
         from .page import render_page
 

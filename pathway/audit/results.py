@@ -68,4 +68,3 @@ class Options:
     below: float = math.inf   # only referrals less complete than this can still reach the page's list
     matrix: bool = True
     reasons: bool = False     # word every rejected record's reasons here (for --rejects FILE)
-    row_only: bool = False    # validate and evaluate every record row by row (the reference path)

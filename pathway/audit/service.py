@@ -1,5 +1,11 @@
 """The one path from inputs to an audit: plan tasks, run them, merge, write the files.
 
+Every task runs the same function (`run_task`), here in this process or on a
+Dask cluster (`cluster`), and results are merged in task order, so the files
+do not depend on where, or how many at once, the tasks ran. One process is
+enough on one machine: Polars spreads each batch over the cores itself (see
+docs/audit.md for the figures against worker processes).
+
 Output files are written beside their targets under a temporary name and
 renamed only when the audit is complete, so an interrupted audit leaves no
 half-written file (and an earlier audit's files stay as they were).
@@ -8,20 +14,22 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 
 from ..definition import Pathway
 from ..outputs import atomic_output
-from . import chart
 from .aggregate import Merger
 from .page import AuditPage, build_page, render_page
 from .progress import Progress
-from .results import Options
-from .run import Workers, run
-from .sizing import file_size
-from .sources import Task, check_inputs, plan
+from .results import Options, TaskResult
+from .sources import Task, check_inputs, file_size, plan
+
+ENGINES = ("auto", "columnar", "row")
+SMALL_INPUT = 2 << 20
+"""Bytes of input under which "auto" takes the row engine: it needs no Polars, whose import
+alone costs about as much as deciding a few thousand records row by row."""
 
 
 @dataclass(frozen=True)
@@ -31,42 +39,53 @@ class Outputs:
     rejects: str | None = None
 
 
+Runner = Callable[[Pathway, Iterable[Task], Callable[[], Options], bool], Iterator[tuple[Task, TaskResult]]]
+
+
 def audit(
-    pathway: Pathway, inputs: Sequence[str], outputs: Outputs, *, jobs: int, batch: int = 25_000,
-    keep: int = 1000, clock: Callable[[], dt.datetime], progress: Progress | None = None, row_only: bool = False,
-    workers: Workers | None = None,
+    pathway: Pathway, inputs: Sequence[str], outputs: Outputs, *, batch: int = 25_000, keep: int = 1000,
+    clock: Callable[[], dt.datetime], progress: Progress | None = None, engine: str = "auto",
+    runner: Runner | None = None,
 ) -> AuditPage:
     """Audit every record of `inputs`; write the page and the files asked for; return the page.
-    `workers`: processes already started for `jobs` > 1 (else they are started here)."""
+    `runner`: where the tasks run (default: here, one after another)."""
     files = check_inputs(inputs)
-    options = Options(keep=keep, rejects=keep, matrix=outputs.matrix is not None, reasons=outputs.rejects is not None,
-                      row_only=row_only)
+    total = sum(file_size(f) for f in files)
+    columnar = engine == "columnar" or (engine == "auto" and total >= SMALL_INPUT)
+    options = Options(keep=keep, rejects=keep, matrix=outputs.matrix is not None, reasons=outputs.rejects is not None)
     with ExitStack() as stack:
         matrix = stack.enter_context(atomic_output(outputs.matrix, binary=True)) if outputs.matrix else None
         rejects = stack.enter_context(atomic_output(outputs.rejects)) if outputs.rejects else None
         page_out = stack.enter_context(atomic_output(outputs.html)) if outputs.html else None
         merger = Merger(pathway, keep, matrix, rejects)
         tracker = progress or Progress(0, stream=io.StringIO())   # not a terminal: silent
-        tracker.total = max(1, sum(file_size(f) for f in files))
-        sizes: dict[int, int] = {}
-
-        def work() -> Iterator[tuple[Task, Options]]:
-            for task in plan(files, batch):
-                sizes[task.index] = task.size
-                yield task, merger.narrow(options)
-                if jobs > 1:
-                    # from here this process mostly waits for the workers: get the chart's library
-                    # meanwhile (not earlier: it would slow the scan the first task waits for)
-                    chart.warm_up()
-
-        for result in run(pathway, work(), jobs, workers):
+        tracker.total = max(1, total)
+        for task, result in (runner or run_here)(pathway, plan(files, batch), lambda: merger.narrow(options), columnar):
             merger.add(result)
-            tracker.update(sizes.pop(result.index, 0), result.records)
-        if workers is not None:
-            workers.finish()   # no more tasks: they exit while the page is made
+            tracker.update(task.size, result.records)
         tracker.close()
         page = build_page(pathway, merger.finish(), inputs=inputs, files=len(files), at=clock(),
                           matrix_file=outputs.matrix, rejects_file=outputs.rejects)
         if page_out is not None:
             page_out.write(render_page(page))
     return page
+
+
+def run_here(pathway: Pathway, tasks: Iterable[Task], options: Callable[[], Options],
+             columnar: bool) -> Iterator[tuple[Task, TaskResult]]:
+    """Each task in turn, in this process. `options` is asked afresh for each task: what a task
+    sends back narrows as earlier results come in (`Merger.narrow`)."""
+    for task in tasks:
+        yield task, run_task(pathway, task, options(), columnar)
+
+
+def run_task(pathway: Pathway, task: Task, options: Options, columnar: bool) -> TaskResult:
+    """One task by either engine: the function every runner calls, here or on a cluster's worker."""
+    if not columnar:
+        from .rows import process_rows
+
+        return process_rows(task, options, pathway)
+    from .task import prepare, process   # Polars, imported only when the columnar engine runs
+
+    prepare(pathway)
+    return process(task, options)

@@ -20,7 +20,6 @@ from pathlib import Path
 from ..errors import Code, InputError, Problem
 from ..filekinds import ALL_SUFFIXES, CSV_SUFFIXES, MANY_SUFFIXES
 from ..inputs import expand, must_exist
-from .sizing import FILES_PER_TASK, file_size
 
 BOM = b"\xef\xbb\xbf"
 NARROW_BREAKS = (b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e")
@@ -29,6 +28,8 @@ WIDE_BREAKS = (b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")
 U+2028, U+2029 in UTF-8. The scan and the workers' line splitting both read these."""
 BLOCK = 1 << 20
 """Small enough that the several passes over a block find it in the processor's cache."""
+FILES_PER_TASK = 200
+"""Referral files (YAML, JSON) per task."""
 
 
 @dataclass(frozen=True)
@@ -152,13 +153,11 @@ def _scan(path: Path, is_csv: bool, batch: int) -> Scan:
     `bytes.decode('utf-8-sig')` counts it); cut points every ~`batch` lines with the number
     of "\n" before each; for CSV whatever makes byte ranges unsafe (quotes, a carriage
     return alone, NUL), for JSONL any other line break `str.splitlines` knows."""
-    import numpy as np   # here, not at the top: workers import this module and never scan
-
     scan = Scan()
     decoder = codecs.getincrementaldecoder("utf-8")()
     size = path.stat().st_size
     with path.open("rb") as f:
-        head = f.read(1 << 20)
+        head = f.read(BLOCK)
         skip = len(BOM) if head.startswith(BOM) else 0
         scan.header_end = skip
         if is_csv:
@@ -166,65 +165,42 @@ def _scan(path: Path, is_csv: bool, batch: int) -> Scan:
             if newline < 0 or not head[skip:newline].rstrip(b"\r"):
                 scan.csv_module = True  # no header within reach, or a blank one: leave it to the csv module
             scan.header_end = size if newline < 0 else newline + 1
-        step = max(1 << 16, len(head) // max(1, head.count(b"\n")) * batch)
+        step = max(1 << 16, len(head) // max(1, head.count(b"\n")) * batch)   # bytes between cuts
         f.seek(skip)
-        offset = skip   # file offset of the block
-        decoded = 0     # bytes after the BOM checked so far
-        newlines = 0    # "\n" before the block
-        next_cut = scan.header_end + step
-        trailing_cr = False
-        tail: bytes | bytearray = b""
-        # buffers reused for every block (no fresh memory to fault in): the bytes, and where they
-        # hold "\n" and a lone "\r", worked out once per block with numpy (several times faster
-        # than counting with bytes methods or a regular expression)
-        buffer = bytearray(BLOCK)
-        octets = np.frombuffer(buffer, np.uint8)
-        is_newline, is_lone_cr = np.empty(BLOCK, bool), np.empty(BLOCK, bool)
-        while size_read := f.readinto(buffer):
-            block = buffer if size_read == BLOCK else bytes(buffer[:size_read])
-            at_newline = np.equal(octets[:size_read], 10, out=is_newline[:size_read])
-            ascii_block = block.isascii()
-            if scan.bad_byte is None:
+        offset, next_cut, trailing_cr, tail = skip, scan.header_end + step, False, b""
+        while block := f.read(BLOCK):
+            if scan.bad_byte is None and (decoder.getstate()[0] or not block.isascii()):
                 held = len(decoder.getstate()[0])
-                if held or not ascii_block:
-                    try:
-                        decoder.decode(block)
-                    except UnicodeDecodeError as exc:
-                        scan.bad_byte = decoded - held + exc.start
-                decoded += len(block)
-            ends_cr = block.endswith(b"\r")
-            if not scan.lone_cr and b"\r" in block:   # (a final "\r" is checked against the next block)
-                lone = np.equal(octets[:size_read - 1], 13, out=is_lone_cr[:size_read - 1])
-                scan.lone_cr = bool(np.greater(lone, at_newline[1:], out=lone).any())   # "\r" and no "\n" next
-            scan.lone_cr = scan.lone_cr or (trailing_cr and not block.startswith(b"\n"))
-            trailing_cr = ends_cr
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError as exc:
+                    scan.bad_byte = offset - skip - held + exc.start
+            # a "\r" not followed by "\n" (one ending the block is judged by the next block's start)
+            lone = block.count(b"\r") - block.count(b"\r\n") - block.endswith(b"\r")
+            scan.lone_cr = scan.lone_cr or lone > 0 or (trailing_cr and not block.startswith(b"\n"))
+            trailing_cr = block.endswith(b"\r")
             if is_csv:
-                scan.csv_module = scan.csv_module or b"\"" in block
+                scan.csv_module = scan.csv_module or b'"' in block
                 scan.nul = scan.nul or b"\x00" in block
             elif not scan.other_breaks:
                 seam = tail + block[:2]   # a character split between two blocks
-                scan.other_breaks = any(b in block for b in NARROW_BREAKS) or any(
-                    b in part for b in WIDE_BREAKS for part in ((seam,) if ascii_block else (block, seam)))
+                scan.other_breaks = any(b in block or b in seam for b in NARROW_BREAKS + WIDE_BREAKS)
                 tail = block[-2:]
-            counted = 0   # the block's "\n" counted so far (each byte is counted once)
-            while next_cut < offset + len(block):
-                cut = block.find(b"\n", next_cut - offset)
-                if cut < 0:
-                    break
-                newlines += int(np.count_nonzero(at_newline[counted:cut + 1]))
+            counted = 0   # the block's "\n" counted so far
+            while next_cut < offset + len(block) and (cut := block.find(b"\n", next_cut - offset)) >= 0:
+                scan.newlines += block.count(b"\n", counted, cut + 1)
                 counted = cut + 1
-                scan.cuts.append((offset + cut + 1, newlines))
+                scan.cuts.append((offset + cut + 1, scan.newlines))
                 next_cut = offset + cut + 1 + step
-            newlines += int(np.count_nonzero(at_newline[counted:]))
+            scan.newlines += block.count(b"\n", counted)
             offset += len(block)
-        scan.newlines = newlines
         scan.lone_cr = scan.lone_cr or trailing_cr
         if scan.bad_byte is None:
             held = len(decoder.getstate()[0])
             try:
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError as exc:
-                scan.bad_byte = decoded - held + exc.start
+                scan.bad_byte = offset - skip - held + exc.start
     scan.cuts = [(c, n) for c, n in scan.cuts if scan.header_end < c < size]
     return scan
 
@@ -265,3 +241,11 @@ def _csv_rows(path: Path, batch: int, index: int) -> Iterator[Task]:
                 index, rows, done = index + 1, [], read[0]
         if rows:
             yield Task(index, "rows", name, size=read[0] - done, header=header, rows=tuple(rows))
+
+
+def file_size(path: str | Path) -> int:
+    """Bytes in the file; what cannot be read counts as empty (the audit reports it where it reads it)."""
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return 0

@@ -1,6 +1,6 @@
-"""One task, start to finish, in a worker process (or in the main one for --jobs 1).
+"""One task by the columnar engine, start to finish (in this process, or on a Dask worker).
 
-A worker reads its task (`chunks`), validates the fast rows column by column
+It reads its task (`chunks`), validates the fast rows column by column
 (`codec`), evaluates them as whole columns (`columnar`), and sends every row
 the codec is unsure of to the row path (`rowpath`: the row validator and the
 python backend, as `pathway check`). What goes back is small: status counts,
@@ -24,6 +24,7 @@ from . import codec, columnar, rowpath
 from .chunks import Batch, read_task
 from .results import Entry, Options, Reject, TaskResult
 from .rowpath import Pending
+from .rows import process_rows
 from .sources import Task
 
 
@@ -59,12 +60,15 @@ def prepare(pathway: Pathway) -> None:
 
 
 def process(task: Task, options: Options) -> TaskResult:
-    """One task, start to finish (runs in a worker process, or in this one for --jobs 1)."""
+    """One task, start to finish; referral files and failed files, which are read record by
+    record whatever the engine, go to the row engine."""
     ctx = _CONTEXT
     assert ctx is not None, "call prepare(pathway) first"
-    enums = ctx.csv(task.header)[1].enums() if task.kind == "csv" and not options.row_only else None
+    if task.kind in ("files", "failed"):
+        return process_rows(task, options, ctx.pathway)
+    enums = ctx.csv(task.header)[1].enums() if task.kind == "csv" else None
     batch = read_task(task, ctx.pathway, enums)
-    fast, routed, bad = _fast_rows(batch, task, ctx, options.row_only)
+    fast, routed, bad = _fast_rows(batch, task, ctx)
     keep = None if options.reasons else options.rejects
     frame, rejects, rejected = _routed_rows(routed, bad, batch, task, ctx, fast, keep)
     return TaskResult(
@@ -112,7 +116,7 @@ def _inert(text: pl.Expr) -> pl.Expr:
 
 
 def _fast_rows(
-    batch: Batch, task: Task, ctx: _Context, row_only: bool = False,
+    batch: Batch, task: Task, ctx: _Context,
 ) -> tuple[pl.DataFrame | None, list[tuple[int, Pending]], list[tuple[int, int]]]:
     """Statuses of the rows the codec vouches for; the rows it is unsure of, re-read for the row
     validator; and the rows it knows are rejected, as (line, row) to re-read only if shown."""
@@ -120,7 +124,7 @@ def _fast_rows(
     if batch.raw is None or batch.raw.height == 0:
         return None, routed, []
     raw = batch.raw
-    if row_only or (batch.kind == "csv" and not ctx.csv(task.header)[0].simple):
+    if batch.kind == "csv" and not ctx.csv(task.header)[0].simple:
         routed += [(line, batch.reread(k)) for k, line in enumerate(batch.raw_lines)]
         return None, routed, []
     lines = pl.Series("_line", batch.raw_lines, dtype=pl.Int64)
