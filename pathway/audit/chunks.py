@@ -37,9 +37,10 @@ class Batch:
     routed: list[tuple[int, Pending]] = field(default_factory=list)    # (order key, record to decide row by row)
 
 
-def read_task(task: Task, pathway: Pathway, enums: Mapping[str, pl.Enum] | None = None) -> Batch:
+def read_task(task: Task, pathway: Pathway, enums: Mapping[str, pl.Enum] | None = None) -> Batch | None:
     """`enums`: CSV columns (c0, c1, …) to read straight into an Enum of the values met so far,
-    when every cell of the range is among them (else the range is read as text)."""
+    when every cell of the range is among them (else the range is read as text). None: the
+    task is one the row engine reads (Polars does not give one row per line)."""
     if task.kind == "jsonl":
         return _jsonl(_bytes(task), task.name, task.first_line, pathway)
     if task.kind == "csv":
@@ -192,12 +193,12 @@ def _keys_ok(lines: pl.Series, raw: pl.DataFrame, known: set[str]) -> pl.DataFra
 
 # --- CSV ---------------------------------------------------------------------
 
-def _csv_chunk(data: bytes, task: Task, enums: Mapping[str, pl.Enum]) -> Batch:
+def _csv_chunk(data: bytes, task: Task, enums: Mapping[str, pl.Enum]) -> Batch | None:
     """A byte range of a CSV without quotes: each line is a row, cells split at commas.
 
     Polars reads the bytes as they are when it gives one row per line (so line numbers hold;
     the lines are the scan's count of the range's "\n", not counted again) and no row has more
-    cells than the header; otherwise the lines are split here first.
+    cells than the header; otherwise (None) the row engine reads the range.
     An Enum column reads an empty (or missing) cell as null, which means "" here."""
     header = task.header
     width = len(header)
@@ -210,37 +211,7 @@ def _csv_chunk(data: bytes, task: Task, enums: Mapping[str, pl.Enum]) -> Batch:
         batch = Batch("csv", raw=raw, raw_lines=list(range(at, at + raw.height)))
         batch.reread = lambda k: csv_cells(task.name, at + k, header, ["" if c is None else c for c in raw.row(k)])
         return batch
-    return _csv_lines(data, task)
-
-
-def _csv_lines(data: bytes, task: Task) -> Batch:
-    """The lines of a byte range split here: rows with more cells than the header go to the row validator."""
-    text = data.decode("utf-8")
-    header = task.header
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    if "\r" in text:
-        lines = [line.removesuffix("\r") for line in lines]
-    batch = Batch("csv")
-    at = task.first_line
-    width = len(header)
-    good: list[int] = []
-    for i, line in enumerate(lines):
-        if line.count(",") >= width:   # more cells than the header: the row validator says so
-            batch.routed.append((at + i, csv_cells(task.name, at + i, header, line.split(","))))
-        else:
-            good.append(i)
-    if good:
-        payload = "\n".join(lines[i] for i in good) if len(good) != len(lines) else "\n".join(lines)
-        raw = _read_cells(payload, width)
-        if raw is None or raw.height != len(good):
-            rows = [(at + i, lines[i].split(",")) for i in good]
-            raw = _cells_frame(rows, width)
-        batch.raw = raw
-        batch.raw_lines = [at + i for i in good]
-        batch.reread = lambda k: csv_cells(task.name, at + good[k], header, lines[good[k]].split(","))
-    return batch
+    return None   # a row with more cells than the header, say: the row engine reads the task
 
 
 def _read_cells(payload: str | bytes, width: int, enums: Mapping[str, pl.Enum] | None = None) -> pl.DataFrame | None:

@@ -169,22 +169,25 @@ def _scan(path: Path, is_csv: bool, batch: int) -> Scan:
         f.seek(skip)
         offset, next_cut, trailing_cr, tail = skip, scan.header_end + step, False, b""
         while block := f.read(BLOCK):
-            if scan.bad_byte is None and (decoder.getstate()[0] or not block.isascii()):
+            ascii_block = block.isascii()
+            if scan.bad_byte is None and (decoder.getstate()[0] or not ascii_block):
                 held = len(decoder.getstate()[0])
                 try:
                     decoder.decode(block)
                 except UnicodeDecodeError as exc:
                     scan.bad_byte = offset - skip - held + exc.start
             # a "\r" not followed by "\n" (one ending the block is judged by the next block's start)
-            lone = block.count(b"\r") - block.count(b"\r\n") - block.endswith(b"\r")
-            scan.lone_cr = scan.lone_cr or lone > 0 or (trailing_cr and not block.startswith(b"\n"))
+            if not scan.lone_cr and b"\r" in block:
+                scan.lone_cr = block.count(b"\r") - block.count(b"\r\n") - block.endswith(b"\r") > 0
+            scan.lone_cr = scan.lone_cr or (trailing_cr and not block.startswith(b"\n"))
             trailing_cr = block.endswith(b"\r")
             if is_csv:
                 scan.csv_module = scan.csv_module or b'"' in block
                 scan.nul = scan.nul or b"\x00" in block
             elif not scan.other_breaks:
                 seam = tail + block[:2]   # a character split between two blocks
-                scan.other_breaks = any(b in block or b in seam for b in NARROW_BREAKS + WIDE_BREAKS)
+                scan.other_breaks = any(b in block for b in NARROW_BREAKS) or any(
+                    b in part for b in WIDE_BREAKS for part in ((seam,) if ascii_block else (block, seam)))
                 tail = block[-2:]
             counted = 0   # the block's "\n" counted so far
             while next_cut < offset + len(block) and (cut := block.find(b"\n", next_cut - offset)) >= 0:

@@ -68,6 +68,8 @@ def process(task: Task, options: Options) -> TaskResult:
         return process_rows(task, options, ctx.pathway)
     enums = ctx.csv(task.header)[1].enums() if task.kind == "csv" else None
     batch = read_task(task, ctx.pathway, enums)
+    if batch is None:
+        return process_rows(task, options, ctx.pathway)
     fast, routed, bad = _fast_rows(batch, task, ctx)
     keep = None if options.reasons else options.rejects
     frame, rejects, rejected = _routed_rows(routed, bad, batch, task, ctx, fast, keep)
