@@ -279,6 +279,22 @@ def _ctrl_c_as_in_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+@pytest.mark.parametrize("after", [0.4, 0.8, 1.5])
+def test_ctrl_c_in_the_terminal_at_any_moment_exits_130_with_one_line_and_no_file(tmp_path: Path, after: float) -> None:
+    """Ctrl+C reaches the whole process group, perhaps while the command still loads the pathway or
+    Polars: the audit is one process, so one line, exit 130, and no output or temporary file."""
+    (tmp_path / "r.jsonl").write_text('{"referral_id": "R-1"}\n' * 300_000, encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "pathway", "audit", "r.jsonl", "-o", "out.html", "--csv", "m.csv"],
+                            cwd=tmp_path, env=repo_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, preexec_fn=_ctrl_c_as_in_a_terminal)
+    time.sleep(after)
+    assert proc.poll() is None, "the audit finished before it could be interrupted"
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err) == (130, "pathway: interrupted\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.jsonl"]
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_real_signal_mid_audit_leaves_no_output_file(tmp_path: Path, signum: int) -> None:
     """The installed command, interrupted while it works: no report, no matrix, no temporary file."""

@@ -188,15 +188,14 @@ IMPORTS = """
 import sys
 from pathway.cli import build_parser
 build_parser()
-print(sorted({"polars", "pydantic", "jinja2", "yaml", "matplotlib", "weasyprint", "fastapi"} & set(sys.modules)))
-import pathway.audit.command, pathway.audit.service, pathway.loader
-print(sorted({"polars", "matplotlib"} & set(sys.modules)))
+print(sorted({"polars", "pydantic", "jinja2", "yaml", "weasyprint", "fastapi"} & set(sys.modules)))
+import pathway.audit.command, pathway.audit.service, pathway.audit.rows, pathway.loader
+print(sorted({"polars", "matplotlib", "numpy"} & set(sys.modules)))
 """
 
 
 def test_the_command_line_loads_what_a_command_runs_only_when_it_runs() -> None:
-    """Every command's options are there without the engine, the templates or pydantic loaded (so
-    `audit` starts its workers at once), and the audit's main process, which only merges, never
-    loads Polars or, before the counts are in, matplotlib."""
+    """Every command's options are there without the engine, the templates or pydantic loaded, and
+    the audit loads Polars only when its columnar engine runs (never a plotting library)."""
     done = subprocess.run([sys.executable, "-c", IMPORTS], capture_output=True, text=True, cwd=ROOT, check=True)
     assert done.stdout.splitlines() == ["[]", "[]"]

@@ -1,100 +1,80 @@
-"""The per-item status chart as inline SVG, drawn with matplotlib, byte-stable.
+"""The per-item status chart as inline SVG, drawn by hand: no plotting library to import.
 
-Stable bytes: a fixed hash salt for element ids, text kept as <text> (no
-glyph paths, no font files), and no creation date in the metadata. The SVG is
-matplotlib's own markup; the page embeds it as trusted, and every label in it
-comes from the pathway: its item ids and its status words.
+Stable bytes: every coordinate is written with two decimals at most, and nothing but the inputs goes
+into the markup. Every label is escaped, so the page can embed the SVG as trusted; text stays <text>,
+in the page's font, and the viewBox alone sizes the chart, so it scales with the page's column.
 """
 from __future__ import annotations
 
-import contextlib
-import io
-import re
-import threading
 from collections.abc import Mapping, Sequence
-from typing import Any
+from html import escape
 
 from ..definition import STATUSES
 
 # Yes and No are both documented answers: two shades of one hue, not green against red; what is not
 # documented stands out. The words come from the pathway (`status_words`).
 COLOURS = {"met": "#24425e", "not_met": "#7d9bb8", "missing": "#d9a441", "not_applicable": "#c9d1d6"}
-WIDTH = 8.0         # inches (the page scales the SVG to its column)
-FONT_SIZE = 9       # points
-CHAR_WIDTH = 0.58   # of the font size: a generous average for the item ids' lower-case letters
-
-
-_warming: threading.Thread | None = None
-
-
-def warm_up() -> None:
-    """Import matplotlib in the background (about a quarter of a second), so that the chart,
-    drawn when the counts are final, costs only its drawing; `status_chart` waits for it. Not a
-    daemon thread: if Ctrl+C ends the command meanwhile, Python lets the import finish before it
-    exits (a daemon thread cut off inside an extension module's import can abort the process)."""
-    global _warming
-    if _warming is None:
-        _warming = threading.Thread(target=_quietly_import, name="import matplotlib")
-        _warming.start()
+INK = "#1d2327"            # the page's text colour (_report.css)
+FONT = 12                  # user units; at the page's widest column, about the body text's size
+CHAR = 0.62 * FONT         # a generous average character width (DejaVu Sans is among the widest)
+ROW, BAR, PLOT = 22, 15, 400   # a row's height, a bar's thickness, and the length of 100 %
+PAD = 8
+TICKS = (0, 25, 50, 75, 100)
+AXIS_LABEL = "share of evaluated referrals (%)"
 
 
 def status_chart(items: Sequence[str], counts: Sequence[Sequence[int]], labels: Mapping[str, str]) -> str:
     """A horizontal stacked bar per item: the share of evaluated referrals in each status."""
-    if _warming is not None:
-        _warming.join()
-    matplotlib, Figure, PolyCollection, Patch = _library()
-    height = 0.32 * len(items) + 1.3   # inches
-    with matplotlib.rc_context({"svg.hashsalt": "pathway-audit", "svg.fonttype": "none",
-                                "font.family": "sans-serif", "font.size": FONT_SIZE}):
-        figure = Figure(figsize=(WIDTH, height))
-        # margins worked out here rather than measured (`tight_layout` draws the figure once more)
-        margin = max((len(i) for i in items), default=0) * FONT_SIZE * CHAR_WIDTH / 72 + 0.15
-        figure.subplots_adjust(left=min(0.6, margin / WIDTH), right=0.98, top=1 - 0.45 / height, bottom=0.55 / height)
-        axes = figure.add_subplot()
-        rows = list(range(len(items)))[::-1]
-        bars, colours = [], []   # one collection of rectangles, not a patch each: a fraction of the cost
-        left = [0.0] * len(items)
-        for k, status in enumerate(STATUSES):
-            shares = [100.0 * c[k] / sum(c) if sum(c) else 0.0 for c in counts]
-            for y, x, width in zip(rows, left, shares):
-                bars.append([(x, y - 0.35), (x + width, y - 0.35), (x + width, y + 0.35), (x, y + 0.35)])
-                colours.append(COLOURS[status])
-            left = [a + b for a, b in zip(left, shares)]
-        axes.add_collection(PolyCollection(bars, facecolors=colours, edgecolors="white", linewidths=0.5),
-                            autolim=False)
-        axes.set_yticks(rows, labels=list(items))
-        axes.set_ylim(-0.6, len(items) - 0.4)
-        axes.set_xlim(0, 100)
-        axes.set_xlabel("share of evaluated referrals (%)")
-        for side in ("top", "right"):
-            axes.spines[side].set_visible(False)
-        axes.legend(handles=[Patch(facecolor=COLOURS[s], label=labels[s]) for s in STATUSES], ncols=4,
-                    loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
-        buffer = io.StringIO()
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
-    return _inline(buffer.getvalue())
+    left = PAD + max((len(i) for i in items), default=0) * CHAR + PAD   # room for the longest item id
+    width = left + PLOT + 2 * PAD                                         # and for half of "100" on the right
+    legend, top = _legend(labels, left, width)
+    parts = legend
+    for row, (item, by) in enumerate(zip(items, counts)):
+        y, total, done = top + row * ROW, sum(by), 0
+        parts.append(f'<text x="{_n(left - PAD)}" y="{_n(y + ROW / 2 + 0.35 * FONT)}" text-anchor="end">'
+                     f'{escape(item)}</text>')
+        bar = f'y="{_n(y + (ROW - BAR) / 2)}" height="{BAR}"'
+        if not total:
+            parts.append(f'<rect x="{_n(left)}" width="{PLOT}" {bar} fill="none" stroke="{COLOURS["not_applicable"]}">'
+                         f'<title>{escape(item)}: no evaluated referrals</title></rect>')
+        for status, count in zip(STATUSES, by):
+            if count:
+                x0, x1 = left + PLOT * done / total, left + PLOT * (done + count) / total
+                parts.append(f'<rect x="{_n(x0)}" width="{_n(x1 - x0)}" {bar} fill="{COLOURS[status]}">'
+                             f'<title>{escape(item)}: {escape(labels[status])}, {count:,} of {total:,} '
+                             f'({count / total:.1%})</title></rect>')
+                done += count
+    axis = top + len(items) * ROW + PAD / 2
+    parts.append(f'<path d="M{_n(left)} {_n(axis)}H{_n(left + PLOT)}" stroke="{INK}"/>')
+    for tick in TICKS:
+        x = _n(left + PLOT * tick / 100)
+        parts.append(f'<path d="M{x} {_n(axis)}v4" stroke="{INK}"/>'
+                     f'<text x="{x}" y="{_n(axis + 4 + FONT)}" text-anchor="middle">{tick}</text>')
+    height = axis + 4 + FONT * 2.6
+    parts.append(f'<text x="{_n(left + PLOT / 2)}" y="{_n(height - FONT * 0.4)}" text-anchor="middle">'
+                 f'{AXIS_LABEL}</text>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_n(width)} {_n(height)}" role="img" '
+            f'aria-labelledby="chart-caption" font-size="{FONT}" fill="{INK}">\n' + "\n".join(parts) + "\n</svg>")
 
 
-def _quietly_import() -> None:
-    """The background import prints nothing if it fails (as it may when Ctrl+C stops the
-    command while it runs): the chart imports again, and reports any real failure, itself."""
-    with contextlib.suppress(Exception):
-        _library()
+def _legend(labels: Mapping[str, str], left: float, width: float) -> tuple[list[str], float]:
+    """A square and the pathway's word per status, in lines above the bars; and where the bars start.
+    A line is one <text>, so the browser spaces the words; the estimate only decides where lines break."""
+    lines: list[list[str]] = [[]]
+    x = left
+    for status in STATUSES:
+        word = escape(labels[status])
+        entry = (2 + len(labels[status])) * CHAR
+        if lines[-1] and x + entry > width - PAD:
+            lines.append([])
+            x = left
+        gap = f' dx="{2 * PAD}"' if lines[-1] else ""
+        lines[-1].append(f'<tspan{gap} fill="{COLOURS[status]}">\u25a0</tspan><tspan dx="{PAD // 2}">{word}</tspan>')
+        x += entry + 2 * PAD
+    parts = [f'<text x="{_n(left)}" y="{PAD + FONT + k * ROW}">{"".join(line)}</text>' for k, line in enumerate(lines)]
+    return parts, PAD + len(lines) * ROW
 
 
-def _library() -> tuple[Any, Any, Any, Any]:
-    import matplotlib
-    from matplotlib.collections import PolyCollection
-    from matplotlib.figure import Figure  # no pyplot: no global figure state, no GUI backend
-    from matplotlib.patches import Patch
-
-    return matplotlib, Figure, PolyCollection, Patch
-
-
-def _inline(svg: str) -> str:
-    """Drop the XML prologue, the metadata (tool and version) and the fixed size, so the chart
-    scales with the page and its bytes depend on the data alone."""
-    svg = svg[svg.index("<svg"):]
-    svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.S)
-    return re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r'<svg\1 role="img" aria-labelledby="chart-caption"',
-                  svg, count=1)
+def _n(value: float) -> str:
+    """Two decimals at most, so that float noise never reaches the bytes."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")

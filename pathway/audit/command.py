@@ -58,11 +58,12 @@ def cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
     from ..cli import chosen_pathway
     from ..service import now
     from .progress import Progress, record_count
-    from .service import Outputs, audit
+    from .service import Outputs, audit, held_interrupts
 
     at = args.now or now()
     to_stdout = args.output in (None, "-")
-    pathway = chosen_pathway(args, examples=False)
+    with held_interrupts():
+        pathway = chosen_pathway(args, examples=False)
     runner = None
     if args.dask:
         from .cluster import runner as on_cluster

@@ -77,7 +77,7 @@ def build_page(pathway: Pathway, totals: Totals, *, inputs: Sequence[str], files
         rules_sha256=pathway.rules_sha256, disclaimer=pathway.disclaimer, generated_at=format_time(at),
         inputs=tuple(inputs), files=files, records=totals.records, evaluated=totals.evaluated,
         rejected=totals.rejected, items=tuple(rows),
-        # matplotlib's markup; its labels are the pathway's item ids and status words
+        # drawn by chart.py, which escapes every label in it (the item ids and status words)
         chart=Markup(status_chart([i.id for i in pathway.items], totals.counts, labels)),
         least=tuple(totals.least), least_more=max(0, totals.evaluated - len(totals.least)),
         rejects=tuple(totals.rejects), rejects_more=max(0, totals.rejected - len(totals.rejects)),

@@ -105,7 +105,7 @@ def decide(pending: Pending, pathway: Pathway) -> Decided | None:
     if kind is DocumentKind.FHIR:  # a FHIR QuestionnaireResponse: read by the shared path, as `pathway check` does
         return Decided(validate_referral(pathway, Located(pending.source, data))[0])
     try:
-        model = _model(pathway).model_validate(data)
+        model = referral_model_of(pathway).model_validate(data)
     except ValidationError:
         return Decided(None)
     return Decided(to_values(model))
@@ -114,7 +114,7 @@ def decide(pending: Pending, pathway: Pathway) -> Decided | None:
 _MODELS: dict[int, tuple[Pathway, type[BaseModel]]] = {}
 
 
-def _model(pathway: Pathway) -> type[BaseModel]:
+def referral_model_of(pathway: Pathway) -> type[BaseModel]:
     """The referral model, looked up once per pathway (`referral_model` hashes every field per call)."""
     entry = _MODELS.get(id(pathway))
     if entry is None or entry[0] is not pathway:

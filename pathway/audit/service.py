@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from ..definition import Pathway
@@ -81,11 +83,26 @@ def run_here(pathway: Pathway, tasks: Iterable[Task], options: Callable[[], Opti
 
 def run_task(pathway: Pathway, task: Task, options: Options, columnar: bool) -> TaskResult:
     """One task by either engine: the function every runner calls, here or on a cluster's worker."""
-    if not columnar:
-        from .rows import process_rows
-
-        return process_rows(task, options, pathway)
-    from .task import prepare, process   # Polars, imported only when the columnar engine runs
-
-    prepare(pathway)
+    with held_interrupts():
+        if columnar:
+            from .task import prepare, process   # Polars, imported only when the columnar engine runs
+        else:
+            from .rows import prepare, process
+        prepare(pathway)
     return process(task, options)
+
+
+@contextmanager
+def held_interrupts() -> Iterator[None]:
+    """Ctrl+C and SIGTERM wait until the block is done: it builds things in native code (the
+    import of Polars, pydantic's validators), which can turn the KeyboardInterrupt into another
+    error or drop it. Then they stop the audit as anywhere else. (Only in the main thread: a
+    Dask worker's tasks run in threads of their own, and it handles its signals itself.)"""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
