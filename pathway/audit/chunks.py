@@ -17,7 +17,7 @@ import polars as pl
 
 from ..definition import Pathway
 from ..errors import Code, Problem
-from ..filekinds import DocumentKind, document_kind
+from ..filekinds import FHIR_KEY
 from ..inputs import Record
 from ..yamlsrc import MAX_BYTES, Located
 from .rowpath import Pending, csv_cells, json_line, read_record
@@ -176,19 +176,17 @@ def _keys_ok(lines: pl.Series, raw: pl.DataFrame, known: set[str]) -> pl.DataFra
     counted = lines.str.count_matches(":", literal=True)
     present = raw.select(pl.sum_horizontal(pl.all().is_not_null().cast(pl.UInt32))).to_series()
     same = counted == present
-    others: list[int] = (~same).arg_true().to_list()
-    if not others:
+    others = (~same).arg_true()
+    if others.is_empty():
         return pl.DataFrame({"_keys_ok": same, "_keys_bad": pl.repeat(False, len(same), eager=True)})
-    ok = same.to_list()
-    bad = [False] * len(ok)
-    found = lines.gather(others).str.extract_all(r'"[^"]*":').to_list()
-    for i, keys in zip(others, found):
-        names = [k[1:-2] for k in keys or []]
-        refused = len(set(names)) != len(names) or not all(n in known for n in names)
-        ok[i] = not refused
-        as_document = dict.fromkeys(names)   # the line's keys: all that tells a FHIR resource
-        bad[i] = refused and document_kind(as_document) is not DocumentKind.FHIR
-    return pl.DataFrame({"_keys_ok": ok, "_keys_bad": bad}, schema={"_keys_ok": pl.Boolean, "_keys_bad": pl.Boolean})
+    keys = pl.DataFrame({"row": others, "key": lines.gather(others).str.extract_all(r'"[^"]*":')}).explode("key")
+    checked = keys.group_by("row", maintain_order=True).agg(
+        refused=(pl.col("key").n_unique() != pl.col("key").count())
+        | ~pl.col("key").is_in([f'"{k}":' for k in known]).all(),
+        fhir=(pl.col("key") == f'"{FHIR_KEY}":').any())   # a FHIR resource is read another way: the row reader's
+    ok = same.scatter(checked["row"], ~checked["refused"])
+    bad = pl.repeat(False, len(same), eager=True).scatter(checked["row"], checked["refused"] & ~checked["fhir"])
+    return pl.DataFrame({"_keys_ok": ok, "_keys_bad": bad})
 
 
 # --- CSV ---------------------------------------------------------------------

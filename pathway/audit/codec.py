@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import reduce
@@ -92,6 +93,7 @@ class Dictionary:
         self.known: dict[str, dict[str, int | None]] = {}
         self.tables: dict[str, tuple[pl.Enum, pl.Series]] = {}
         self.growing: set[str] = set()   # fields whose last column held values not met before
+        self.lock = threading.Lock()
 
     def enum(self, field: FormField) -> pl.Enum | None:
         """The Enum a reader may read the field's column into (its null meaning an empty cell):
@@ -119,10 +121,11 @@ class Dictionary:
         if len(known) + len(decided) > self.LIMIT:   # too many to keep: this task's values only
             return cells.replace_strict({v: table(field, known[v] if v in known else decided[v]) for v in values},
                                         default=None, return_dtype=code_dtype(field))
-        known.update(decided)
-        enum = pl.Enum(list(known))
-        lut = pl.Series([table(field, d) for d in known.values()], dtype=code_dtype(field))
-        self.tables[field.id] = (enum, lut)
+        with self.lock:   # tasks may run in two threads: a table and its Enum are made together
+            known.update(decided)
+            enum = pl.Enum(list(known))
+            lut = pl.Series([table(field, d) for d in known.values()], dtype=code_dtype(field))
+            self.tables[field.id] = (enum, lut)
         return lut.gather(cells.cast(enum).to_physical())
 
     def lookup(self, field: FormField, column: str, cells: pl.Series) -> pl.Series | pl.Expr:

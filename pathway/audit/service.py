@@ -13,11 +13,15 @@ half-written file (and an earlier audit's files stay as they were).
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import io
 import signal
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
+from types import ModuleType
 from dataclasses import dataclass
 
 from ..definition import Pathway
@@ -29,6 +33,8 @@ from .results import Options, TaskResult
 from .sources import Task, check_inputs, file_size, plan
 
 ENGINES = ("auto", "columnar", "row")
+THREADS = 2
+"""Tasks run at once in this process (results do not depend on it)."""
 SMALL_INPUT = 2 << 20
 """Bytes of input under which "auto" takes the row engine: it needs no Polars, whose import
 alone costs about as much as deciding a few thousand records row by row."""
@@ -75,21 +81,39 @@ def audit(
 
 def run_here(pathway: Pathway, tasks: Iterable[Task], options: Callable[[], Options],
              columnar: bool) -> Iterator[tuple[Task, TaskResult]]:
-    """Each task in turn, in this process. `options` is asked afresh for each task: what a task
-    sends back narrows as earlier results come in (`Merger.narrow`)."""
-    for task in tasks:
-        yield task, run_task(pathway, task, options(), columnar)
+    """The tasks in this process, two at a time in threads (Polars works outside Python's lock, so
+    one task's reading overlaps the other's Python work), results in task order. `options` is
+    asked afresh for each task: what a task sends back narrows as earlier results come in."""
+    engine = _engine(columnar)
+    with held_interrupts():
+        engine.prepare(pathway)
+    pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="audit")
+    pending: deque[tuple[Task, Future[TaskResult]]] = deque()
+    try:
+        for task in tasks:
+            pending.append((task, pool.submit(engine.process, task, options())))
+            if len(pending) > THREADS:
+                done, result = pending.popleft()
+                yield done, result.result()
+        while pending:
+            done, result = pending.popleft()
+            yield done, result.result()
+    finally:
+        pool.shutdown(cancel_futures=True)   # interrupted: the tasks running finish, no other starts
 
 
 def run_task(pathway: Pathway, task: Task, options: Options, columnar: bool) -> TaskResult:
-    """One task by either engine: the function every runner calls, here or on a cluster's worker."""
+    """One task by either engine: the function a cluster's workers run."""
+    engine = _engine(columnar)
     with held_interrupts():
-        if columnar:
-            from .task import prepare, process   # Polars, imported only when the columnar engine runs
-        else:
-            from .rows import prepare, process
-        prepare(pathway)
-    return process(task, options)
+        engine.prepare(pathway)
+    return engine.process(task, options)
+
+
+def _engine(columnar: bool) -> ModuleType:
+    """The engine's module (`prepare(pathway)`, `process(task, options)`); Polars is imported
+    only when the columnar engine runs."""
+    return importlib.import_module(".task" if columnar else ".rows", __package__)
 
 
 @contextmanager
