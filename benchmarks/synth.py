@@ -4,9 +4,11 @@ Each referral draws every field from its allowed values or leaves it unknown,
 with rates that give a realistic spread of statuses. `invalid_rate` makes a
 share of records deliberately bad (an unknown value, an out-of-range age, a
 misspelt field) so that rejection accounting is exercised too. The same seed
-always gives the same referrals.
+always gives the same referrals. JSONL leaves unknown answers out, or with
+`--nulls` writes every field's key with `null` where the answer is unknown, as
+some exports do.
 
-    python benchmarks/synth.py N out.jsonl [--csv out.csv] [--invalid 0.03] [--seed 1]
+    python benchmarks/synth.py N out.jsonl [--csv out.csv] [--nulls] [--invalid 0.03] [--seed 1]
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import json
 import random
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -90,26 +93,52 @@ def csv_cells(record: dict[str, Any], columns: list[str]) -> list[Any]:
     return ["|".join(v) if isinstance(v := record.get(c, ""), list) else v for c in columns]
 
 
-def write_both(records: Iterator[dict[str, Any]], jsonl: Path, csv_path: Path, pathway: Pathway,
-               quoting: int = csv.QUOTE_MINIMAL) -> int:
-    """The same referrals as JSONL and as CSV, generated once (half the time of two passes)."""
+def with_nulls(record: dict[str, Any], pathway: Pathway) -> dict[str, Any]:
+    """The record with every field's key, `None` (JSON null) where the answer is unknown, in form
+    order; keys that are not fields (a broken record's misspelt one) follow."""
+    out = {f: record.get(f) for f in pathway.fields}
+    out.update((k, v) for k, v in record.items() if k not in out)
+    return out
+
+
+def write_files(records: Iterator[dict[str, Any]], pathway: Pathway, *, jsonl: Path | None = None,
+                csv_path: Path | None = None, jsonl_null: Path | None = None,
+                quoting: int = csv.QUOTE_MINIMAL) -> int:
+    """The same referrals in one pass into any of: JSONL (unknown answers left out), CSV, and JSONL
+    with unknown answers as null."""
     columns = csv_columns(pathway)
     count = 0
-    with jsonl.open("w", encoding="utf-8") as j, csv_path.open("w", encoding="utf-8", newline="") as c:
-        writer = csv.writer(c, quoting=quoting)
-        writer.writerow(columns)
+    with ExitStack() as stack:
+        j = stack.enter_context(jsonl.open("w", encoding="utf-8")) if jsonl else None
+        n = stack.enter_context(jsonl_null.open("w", encoding="utf-8")) if jsonl_null else None
+        writer = None
+        if csv_path:
+            writer = csv.writer(stack.enter_context(csv_path.open("w", encoding="utf-8", newline="")),
+                                quoting=quoting)
+            writer.writerow(columns)
         for record in records:
-            j.write(json.dumps(record, separators=(",", ":")) + "\n")
-            writer.writerow(csv_cells(record, columns))
+            if j:
+                j.write(json.dumps(record, separators=(",", ":")) + "\n")
+            if n:
+                n.write(json.dumps(with_nulls(record, pathway), separators=(",", ":")) + "\n")
+            if writer:
+                writer.writerow(csv_cells(record, columns))
             count += 1
     return count
 
 
-def write_jsonl(path: Path, records: Iterator[dict[str, Any]]) -> int:
+def write_both(records: Iterator[dict[str, Any]], jsonl: Path, csv_path: Path, pathway: Pathway,
+               quoting: int = csv.QUOTE_MINIMAL) -> int:
+    """The same referrals as JSONL and as CSV, generated once (half the time of two passes)."""
+    return write_files(records, pathway, jsonl=jsonl, csv_path=csv_path, quoting=quoting)
+
+
+def write_jsonl(path: Path, records: Iterator[dict[str, Any]], nulls: Pathway | None = None) -> int:
+    """One referral a line; with `nulls` (the pathway), every field's key, null where unknown."""
     count = 0
     with path.open("w", encoding="utf-8") as out:
         for record in records:
-            out.write(json.dumps(record, separators=(",", ":")) + "\n")
+            out.write(json.dumps(with_nulls(record, nulls) if nulls else record, separators=(",", ":")) + "\n")
             count += 1
     return count
 
@@ -133,17 +162,15 @@ def main() -> None:
     parser.add_argument("n", type=int)
     parser.add_argument("jsonl", type=Path)
     parser.add_argument("--csv", type=Path)
+    parser.add_argument("--nulls", action="store_true", help="JSONL with every field's key, null where unknown")
     parser.add_argument("--invalid", type=float, default=0.03)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     pathway = load_pathway(default_pathway_dir())
     records = referrals(args.n, args.seed, args.invalid, pathway)
-    if args.csv:
-        n = write_both(records, args.jsonl, args.csv, pathway)
-        print(f"wrote {n} referrals to {args.jsonl} and {args.csv}")
-    else:
-        n = write_jsonl(args.jsonl, records)
-        print(f"wrote {n} referrals to {args.jsonl}")
+    target = {"jsonl_null" if args.nulls else "jsonl": args.jsonl}
+    n = write_files(records, pathway, csv_path=args.csv, **target)
+    print(f"wrote {n} referrals to {args.jsonl}" + (f" and {args.csv}" if args.csv else ""))
 
 
 if __name__ == "__main__":
