@@ -9,6 +9,7 @@ disagreed (cross-check); 130 interrupted. Bad input never shows a traceback.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 from collections.abc import Sequence
@@ -201,10 +202,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+BRIEF_COMMANDS = frozenset({"check", "form", "validate", "test", "schema", "export"})
+"""Commands that load a pathway, write their output and end: run without the cyclic garbage
+collector when the entry point started them (`entry.main_entry`); the others turn it back on."""
+
+
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
     """Run one command; bad input becomes a message and an exit code, never a traceback."""
     out = stdout or sys.stdout
     args = build_parser().parse_args(argv)
+    if args.command not in BRIEF_COMMANDS:
+        gc.enable()  # `serve`, `audit` and `mdt` run long
     try:
         return int(args.func(args, out))
     except ProblemsError as exc:

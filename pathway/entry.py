@@ -15,10 +15,14 @@ import sys
 def main_entry() -> None:
     """Console-script entry point (and `python -m pathway`): SIGTERM unwinds like Ctrl+C.
 
-    Once the command is done (its outputs written and closed), the objects it made are frozen
-    out of the garbage collector: at exit Python would otherwise walk them all once more just
-    before the process ends (a tenth of a second after an audit)."""
+    The cyclic garbage collector is off until the command is known, and stays off for a brief
+    one (`cli.BRIEF_COMMANDS`): nearly all a command allocates as it starts (modules, validators,
+    the pathway) lives to its end, so collecting only walks it. Once the command is done (its
+    outputs written and closed), the objects it made are frozen out of the collector: at exit
+    Python would otherwise walk them all once more just before the process ends (a tenth of a
+    second after an audit)."""
     signal.signal(signal.SIGTERM, _terminate)
+    gc.disable()
     try:
         from .cli import main
 

@@ -87,7 +87,7 @@ class _Loader:
             self.problems.append(Problem(shown, None, None, f"cannot read file: {exc}", code=Code.CANNOT_READ))
             return None
         try:
-            return load_yaml(text, shown)
+            return load_yaml(text, shown, libyaml=True)
         except LoadFailure as exc:
             self.problems.append(exc.problem)
             return None

@@ -5,11 +5,17 @@ a `<script>` typed into the notes stays text in any Markdown viewer too.
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import re
+from contextlib import suppress
 from functools import lru_cache
+from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+import jinja2
+from jinja2 import BytecodeCache, Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
+from jinja2 import select_autoescape
+from jinja2.bccache import Bucket
 
 from .definition import Pathway
 from .formats import FORMATS
@@ -43,10 +49,37 @@ def environment(folder: str | None = None) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        bytecode_cache=compiled_templates(),
     )
     env.filters["md"] = md_line
     env.filters["percent"] = percent
     return env
+
+
+class _CompiledTemplates(FileSystemBytecodeCache):
+    """Jinja's file cache, where a file that cannot be read or written only means compiling again."""
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:  # damaged or unreadable: compiled again, and rewritten
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        with suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def compiled_templates() -> BytecodeCache | None:
+    """Templates compiled once, not by every command (compiling a report's takes ten times as long
+    as rendering it): Jinja's cache in a folder of this user's in the temp folder, never the
+    package. A template whose text changed is compiled again; the files are also keyed by Jinja's
+    version and by this module, which says how templates compile. None: no safe temp folder."""
+    key = hashlib.sha256(jinja2.__version__.encode() + b"\0" + Path(__file__).read_bytes()).hexdigest()[:16]
+    try:
+        return _CompiledTemplates(pattern=f"__itb-pathway-{key}-%s.cache")
+    except (OSError, RuntimeError):  # RuntimeError: Jinja found the folder unsafe (another user's)
+        return None
 
 
 def render(report: Report, fmt: str) -> str:

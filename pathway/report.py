@@ -157,17 +157,21 @@ class Report:
 
     def to_json(self) -> str:
         """The report contract, byte-stable: fixed key order, UTF-8, newline-terminated."""
-        return REPORT_ADAPTER.dump_json(self, indent=2, exclude_none=True).decode("utf-8") + "\n"
+        return report_adapter().dump_json(self, indent=2, exclude_none=True).decode("utf-8") + "\n"
 
 
-REPORT_ADAPTER: TypeAdapter[Report] = TypeAdapter(Report)
+@lru_cache(maxsize=1)
+def report_adapter() -> TypeAdapter[Report]:
+    """The report's pydantic adapter (JSON and its schema), built when first needed: an HTML or
+    Markdown report never needs it, and building it takes longer than the rest of a report."""
+    return TypeAdapter(Report)
 
 
 def report_schema() -> str:
     """The JSON Schema of the report contract, as published in pathway/schema/."""
     import json
 
-    schema = REPORT_ADAPTER.json_schema(mode="serialization")
+    schema = report_adapter().json_schema(mode="serialization")
     schema.pop("title", None)
     head = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -3,11 +3,18 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from functools import lru_cache
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:
     """Return ` (did you mean 'x'?)` for the closest known name, or ''."""
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return _closest(name, tuple(known))
+
+
+@lru_cache(maxsize=1024)
+def _closest(name: str, known: tuple[str, ...]) -> str:
+    """Worked out once per name: an audit words the same misspelt column in every rejected row."""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 

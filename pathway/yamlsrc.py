@@ -7,6 +7,11 @@ is `yaml.safe_load` semantics, narrowed further: aliases are refused (no
 yes/no/true/false are booleans (YAML 1.1's on/off/y/n stay strings, so a
 tri-state answer of `on` is an error rather than a silent "yes").
 
+PyYAML's own reader is the reference: what it reads, how, and how it words a
+problem. A pathway's files, read by every command, go to libyaml's parser,
+ten times as fast, when it reads them exactly alike; anything else, and any
+text with a problem, is read by the reference.
+
 JSON is read as strictly: a key given twice is refused, as in YAML (RFC 8259
 leaves to each parser which one wins, so two readers could see different
 answers), and a number too long for Python to convert (over 4,300 digits)
@@ -126,10 +131,108 @@ def _walk(node: yaml.Node, path: Path_, doc: Located, constructor: _SafeLoader) 
     return constructor.construct_object(node, deep=True)
 
 
-def load_yaml(text: str, file: str) -> Located:
-    """Parse one YAML document; raise `LoadFailure` with a located problem on any error."""
+# The fast path: libyaml's parser, for text it reads exactly as PyYAML's own reader does.
+
+_UNLIKE = re.compile("[\t\r\x85\u2028\u2029\ufeff]|^%", re.MULTILINE)
+"""What libyaml and PyYAML's reader take differently: tabs, BOMs, line breaks other than LF, directives."""
+_UNLIKE_IN_FLOW = re.compile("[?:#]")
+"""In a flow collection PyYAML's reader ends a plain scalar at '?' and libyaml does not; at ':' and '#' there
+their rules differ too."""
+_BLOCK_HEADER = re.compile(r"[|>](?:[+-][1-9]?|[1-9][+-]?)?(?: +(?:#[^\n]*)?)?(?:\n|\Z)")
+"""A block scalar's header as PyYAML's reader takes it (libyaml takes more, such as '|#')."""
+
+
+class _Unlike(Exception):
+    """For PyYAML's reader: text libyaml may read otherwise, or that is to be refused (which that reader words)."""
+
+
+if yaml.__with_libyaml__:
+    class _Libyaml(yaml.CSafeLoader, _SafeLoader):
+        """`_SafeLoader`'s resolvers and constructors on libyaml's parser (its events: `_libyaml` composes)."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__(text)
+            self.text = text
+
+
+def _libyaml(text: str, file: str) -> Located:
+    """`text` read as `_SafeLoader` would read it, with libyaml's parser (ten times as fast); `_Unlike`
+    when the two parsers could differ on it (tags, anchors, `_UNLIKE`...) or it holds anything refused."""
+    reader: Any = _Libyaml(text)
+    try:
+        reader.get_event()  # the stream's start
+        doc = Located(file, None)
+        if not reader.check_event(yaml.StreamEndEvent):
+            reader.get_event()  # the document's start
+            doc.data = _libyaml_node(reader, reader.get_event(), (), doc, 0, False)
+            reader.get_event()  # its end
+            if not reader.check_event(yaml.StreamEndEvent):
+                raise _Unlike  # another document
+        return doc
+    finally:
+        reader.dispose()
+
+
+def _libyaml_node(reader: Any, event: Any, path: Path_, doc: Located, depth: int, flow: bool) -> Any:
+    """The node `event` starts, as `_SafeLoader` composes it and `_walk` reads it."""
+    doc.values[path] = (event.start_mark.line + 1, event.start_mark.column + 1)
+    if isinstance(event, yaml.ScalarEvent):
+        return _libyaml_scalar(reader, event, flow)
+    if not isinstance(event, yaml.CollectionStartEvent) or event.tag is not None or event.anchor is not None \
+            or depth >= MAX_DEPTH:
+        raise _Unlike  # an alias, a tag, an anchor, or nested too deeply
+    flow = flow or bool(event.flow_style)
+    depth += 1
+    start, event = event, reader.get_event()
+    if isinstance(start, yaml.SequenceStartEvent):
+        items: list[Any] = []
+        while not isinstance(event, yaml.SequenceEndEvent):
+            items.append(_libyaml_node(reader, event, path + (len(items),), doc, depth, flow))
+            event = reader.get_event()
+        return items
+    out: dict[str, Any] = {}
+    while not isinstance(event, yaml.MappingEndEvent):
+        key = _libyaml_scalar(reader, event, flow) if isinstance(event, yaml.ScalarEvent) else None
+        if not isinstance(key, (str, int, float, bool)):
+            raise _Unlike  # not a plain name
+        key = key if isinstance(key, str) else str(key)
+        if key in out:
+            raise _Unlike  # a duplicate
+        sub = path + (key,)
+        doc.keys[sub] = (event.start_mark.line + 1, event.start_mark.column + 1)
+        out[key] = _libyaml_node(reader, reader.get_event(), sub, doc, depth, flow)
+        event = reader.get_event()
+    return out
+
+
+def _libyaml_scalar(reader: Any, event: Any, flow: bool) -> Any:
+    if event.tag is not None or event.anchor is not None:
+        raise _Unlike
+    value = event.value
+    if not event.style:  # plain (libyaml says "", PyYAML None)
+        if not value or flow and _UNLIKE_IN_FLOW.search(value):
+            raise _Unlike  # an empty scalar's place differs by a column at times
+    elif event.style in "|>" and not _BLOCK_HEADER.match(reader.text, event.start_mark.index):
+        raise _Unlike
+    tag = reader.resolve(yaml.ScalarNode, value, event.implicit)
+    if tag == "tag:yaml.org,2002:str":
+        return value  # what the constructor would return
+    return reader.construct_object(yaml.ScalarNode(tag, value, event.start_mark, event.end_mark), deep=True)
+
+
+def load_yaml(text: str, file: str, *, libyaml: bool = False) -> Located:
+    """Parse one YAML document; raise `LoadFailure` with a located problem on any error.
+
+    `libyaml`: read by libyaml's parser when it reads the text exactly as PyYAML's own reader (the
+    reference) does, and by the reference otherwise: for a pathway's files, which are large and
+    read by every command. A referral, small and from anyone, is read by the reference only."""
     if len(text) > MAX_BYTES:
         raise LoadFailure(_too_large(file))
+    if libyaml and yaml.__with_libyaml__ and not _UNLIKE.search(text):
+        try:
+            return _libyaml(text, file)
+        except (_Unlike, yaml.YAMLError, ValueError):  # ValueError: UnicodeError, a date such as 2026-02-30
+            pass  # read again, by the reader that words the problem (or that reads it otherwise)
     try:
         loader = _SafeLoader(text)
     except yaml.reader.ReaderError as exc:

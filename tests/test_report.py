@@ -13,7 +13,7 @@ from pathway.backends import get_evaluator
 from pathway.definition import Pathway
 from pathway.engine import evaluate
 from pathway.render import render
-from pathway.report import REPORT_ADAPTER, Report, build_report, report_schema
+from pathway.report import Report, build_report, report_adapter, report_schema
 from pathway.resources import schema_path
 from pathway.service import check, read_document, referral_values
 
@@ -158,7 +158,7 @@ def test_reports_built_without_revalidation_are_valid_models(pathway: Pathway) -
     for case in pathway.cases:
         values = referral_values(pathway, read_document(EXAMPLE), case.referral)
         report = check(pathway, values, at=AT)
-        assert REPORT_ADAPTER.validate_python(REPORT_ADAPTER.dump_python(report)) == report
+        assert report_adapter().validate_python(report_adapter().dump_python(report)) == report
         jsonschema.validate(json.loads(report.to_json()), json.loads(schema_path().read_text(encoding="utf-8")))
 
 

@@ -33,11 +33,11 @@ def runner(address: str) -> Runner:
     def run(pathway: Pathway, tasks: Iterable[Task], options: Callable[[], Options],
             columnar: bool) -> Iterator[tuple[Task, TaskResult]]:
         try:
-            client = Client(address, timeout="5s", set_as_default=False)
+            client = Client(address, timeout="5s", set_as_default=False)  # type: ignore[no-untyped-call]
         except OSError as exc:
             raise BackendUnavailable(f"--dask {address}: no Dask scheduler answered ({exc})") from None
         with client:
-            shared = client.scatter(pathway, broadcast=True, hash=False)
+            shared = client.scatter(pathway, broadcast=True, hash=False)  # type: ignore[no-untyped-call]
             room = IN_FLIGHT_PER_WORKER * max(1, len(client.scheduler_info()["workers"]))
             pending: deque[tuple[Task, Any]] = deque()
             for task in tasks:

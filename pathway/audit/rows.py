@@ -40,13 +40,13 @@ def pending_records(task: Task, pathway: Pathway) -> Iterator[tuple[int, Pending
             cells = line.removesuffix("\r").split(",")
             yield task.first_line + k, csv_cells(task.name, task.first_line + k, task.header, cells)
     elif task.kind == "rows":   # read by the csv module in `sources`: cells, or the csv module's complaint
-        for line, row in task.rows:
+        for number, row in task.rows:
             if isinstance(row, str):
-                source = f"{task.name}:{line}"
-                yield line, read_record(Record(source, Located(source, None),
-                                               Problem(task.name, line, None, row, code=Code.CSV_SYNTAX)))
+                source = f"{task.name}:{number}"
+                yield number, read_record(Record(source, Located(source, None),
+                                                 Problem(task.name, number, None, row, code=Code.CSV_SYNTAX)))
             else:
-                yield line, csv_cells(task.name, line, task.header, row)
+                yield number, csv_cells(task.name, number, task.header, row)
     elif task.kind == "failed":
         assert task.problem is not None
         yield 0, read_record(Record(task.name, Located(task.name, None), task.problem))

@@ -107,7 +107,8 @@ def run_task(pathway: Pathway, task: Task, options: Options, columnar: bool) -> 
     engine = _engine(columnar)
     with held_interrupts():
         engine.prepare(pathway)
-    return engine.process(task, options)
+    result: TaskResult = engine.process(task, options)
+    return result
 
 
 def _engine(columnar: bool) -> ModuleType:

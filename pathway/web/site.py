@@ -15,7 +15,7 @@ from ..backends import get_evaluator
 from ..definition import Pathway
 from ..errors import Code, CrossCheckMismatch, Problem
 from ..referral import Values, validate
-from ..report import Report
+from ..report import Report, report_adapter
 from ..service import backends_for, check
 from ..yamlsrc import Located
 from .api import pathway_out
@@ -58,6 +58,7 @@ class Site:
         self.definition = pathway_out(pathway).model_dump_json(indent=2).encode("utf-8") + b"\n"  # GET /api/pathway
         for name in backends_for(engine, cross):  # compiled now: a backend missing here fails at start, not per request
             get_evaluator(name, pathway)
+        report_adapter()  # the JSON reports' serializer, built at start as well, not at the first request
 
     def validate(self, data: Any, doc: Located | None = None) -> tuple[Values | None, list[Problem]]:
         return validate(data, self.field_tuple, doc or Located("form", data))
