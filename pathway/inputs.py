@@ -121,9 +121,18 @@ def read_file(path: Path, pathway: Pathway) -> Iterator[Record]:
 
 
 def _jsonl(text: str, name: str) -> Iterator[Record]:
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(jsonl_lines(text), start=1):
         if line.strip():
             yield jsonl_record(line, name, number)
+
+
+def jsonl_lines(text: str) -> list[str]:
+    """JSON Lines' lines: split at "\n" (a "\r" before it dropped) and nowhere else, since a raw
+    U+2028 or U+0085 inside a string is valid JSON (`str.splitlines` would split there)."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line.removesuffix("\r") for line in lines] if "\r" in text else lines
 
 
 def jsonl_record(line: str, name: str, number: int) -> Record:

@@ -144,7 +144,8 @@ def test_inputs_that_trip_a_fast_reader(pathway: Pathway, tmp_path: Path) -> Non
 
 
 def test_line_numbers_across_tasks_with_other_line_breaks(pathway: Pathway, tmp_path: Path) -> None:
-    """Files cut into several tasks (64 KiB at least each) whose lines break at more than "\\n"."""
+    """Files cut into several tasks (64 KiB at least each) holding characters other than "\\n" that
+    `str.splitlines` would break at: JSON Lines break at "\\n" (and "\\r\\n") only."""
     lines = [json.dumps(r, separators=(",", ":")) for r in referrals(400, seed=14, invalid_rate=0.1, pathway=pathway)]
     breaks = ["\n", "\r\n", "\x0b", "\u2028", "\n\n"]
     (tmp_path / "breaks.jsonl").write_text("".join(line + breaks[k % 5] for k, line in enumerate(lines)),
@@ -297,9 +298,9 @@ def test_the_scan_counts_lines_and_finds_a_lone_carriage_return_across_blocks(
         data = bytes(rng.choice(b"ab,\n\r\r\n") for _ in range(rng.randrange(1, 80)))
         if n % 3 == 0:
             data = data.replace(b"\r", b"\r\n").replace(b"\r\n\n", b"\r\n")   # CRLF only: no lone CR
-        path = tmp_path / f"{n}.jsonl"
+        path = tmp_path / f"{n}.csv"
         path.write_bytes(data)
-        scan = sources._scan(path, is_csv=False, batch=1)
+        scan = sources._scan(path, is_csv=True, batch=1)
         assert scan.lone_cr == (re.search(rb"\r(?!\n)", data) is not None), data
     # cuts come every 64 KiB at least: a bigger file, whose lines end in "\n" or "\r\n"
     data = b"".join(b"x" * rng.randrange(0, 90) + rng.choice([b"\n", b"\r\n"]) for _ in range(6000))
@@ -329,3 +330,18 @@ def test_each_csv_range_carries_the_newlines_it_holds(tmp_path: Path, ending: by
         assert task.first_line == data[:task.start].count(b"\n") + 1
     assert tasks[0].start == len(bom) + len(b"referral_id,notes\n") and tasks[-1].end == len(data)
     assert all(a.end == b.start for a, b in zip(tasks, tasks[1:]))
+
+
+def test_json_lines_break_at_newlines_only(pathway: Pathway, tmp_path: Path) -> None:
+    """A raw U+2028, U+2029 or U+0085 inside a string is valid JSON: the line is one referral,
+    evaluated, and the lines after it keep their numbers (as `pathway check` reads them too)."""
+    notes = ["before\u2028after", "a\u2029b", "x\u0085y", "form\x0cfeed"]
+    lines = [json.dumps({"referral_id": f"R-{k}", "age_years": 9, "notes": text}, ensure_ascii=False)
+             for k, text in enumerate(notes)] + ['{"referral_id": "R-last"}']
+    f = tmp_path / "breaks.jsonl"
+    f.write_text("\n".join(lines) + "\n", encoding="utf-8", newline="")
+    for engine in ("row", "columnar"):
+        result = run_audit(pathway, tmp_path / engine, f, engine=engine)
+        assert (result.page.records, result.page.rejected) == (5, 0)
+        assert [row[:2] for row in result.matrix] == [[f"{f}:{k + 1}", f"R-{k}"] for k in range(4)] + [
+            [f"{f}:5", "R-last"]]

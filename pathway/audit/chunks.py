@@ -18,10 +18,10 @@ import polars as pl
 from ..definition import Pathway
 from ..errors import Code, Problem
 from ..filekinds import FHIR_KEY
-from ..inputs import Record
+from ..inputs import Record, jsonl_lines
 from ..yamlsrc import MAX_BYTES, Located
 from .rowpath import Pending, csv_cells, json_line, read_record
-from .sources import BOM, NARROW_BREAKS, WIDE_BREAKS, Task
+from .sources import BOM, Task
 
 SUB_BATCH = 1000
 
@@ -65,7 +65,7 @@ validator, so that in the rest no string holds a quote and `":` marks exactly th
 
 
 def _jsonl(raw: bytes, name: str, first_line: int, pathway: Pathway) -> Batch:
-    """Lines exactly as `str.splitlines` (what `inputs` uses); plain object lines go to Polars."""
+    """Lines exactly as `inputs.jsonl_lines` splits them; plain object lines go to Polars."""
     series, simple = _lines(raw)
     n = len(series)
     batch = Batch("json")
@@ -104,17 +104,11 @@ def _jsonl(raw: bytes, name: str, first_line: int, pathway: Pathway) -> Batch:
     return batch
 
 
-_OTHER_BREAKS = (b"\r", *NARROW_BREAKS)
-_WIDE_BREAKS = "[" + "".join(b.decode("utf-8") for b in WIDE_BREAKS) + "]"
-"""Where `str.splitlines` breaks a line besides "\n": bytes found fast, and characters of more
-than a byte (looked for by Polars, line by line, only in text that is not ASCII)."""
-
-
 def _lines(raw: bytes) -> tuple[pl.Series, bool]:
-    """The range's lines as `str.splitlines` gives them, and whether they are exactly the bytes
-    split at each "\n". Polars splits them when nothing but "\n" breaks a line (its CSV reader,
-    with a separator the text does not hold); otherwise Python does."""
-    if b"\x01" not in raw and not any(b in raw for b in _OTHER_BREAKS):
+    """The range's lines as `inputs.jsonl_lines` gives them, and whether they are exactly the bytes
+    split at each "\n". Polars splits them (its CSV reader, with a separator the text does not
+    hold) when no "\r" needs dropping; otherwise Python does."""
+    if b"\x01" not in raw and b"\r" not in raw:
         try:
             lines = pl.read_csv(raw, has_header=False, separator="\x01", quote_char=None,
                                 schema={"line": pl.String}, empty_string_is_null=False, raise_if_empty=False)
@@ -122,14 +116,10 @@ def _lines(raw: bytes) -> tuple[pl.Series, bool]:
             lines = None
         series = None if lines is None else lines.get_column("line")
         # every byte is in a line or is the "\n" after one: no line was skipped, split or trimmed
-        if series is not None:
-            whole = series.str.len_bytes().sum() + series.len() - (not raw.endswith(b"\n")) == len(raw)
-            if whole and (raw.isascii() or not series.str.contains(_WIDE_BREAKS).any()):
-                return series, True
-    text = raw.decode("utf-8")
-    lines_list = text.splitlines()
-    simple = len(lines_list) == text.count("\n") + (not text.endswith("\n"))
-    return pl.Series("line", lines_list, dtype=pl.String), simple
+        if series is not None and series.str.len_bytes().sum() + series.len() - (not raw.endswith(b"\n")) == len(raw):
+            return series, True
+    lines_list = jsonl_lines(raw.decode("utf-8"))
+    return pl.Series("line", lines_list, dtype=pl.String), b"\r" not in raw
 
 
 def _empty_lists(frame: pl.DataFrame, lines: pl.Series, pathway: Pathway) -> pl.DataFrame:

@@ -17,7 +17,7 @@ from ..backends import get_evaluator
 from ..definition import STATUSES, Pathway
 from ..engine import evaluate
 from ..errors import Code, Problem
-from ..inputs import Record, read_file
+from ..inputs import Record, jsonl_lines, read_file
 from ..outputs import inert_cell
 from ..yamlsrc import Located
 from . import rowpath
@@ -31,7 +31,7 @@ MISSING, NOT_APPLICABLE = STATUSES.index("missing"), STATUSES.index("not_applica
 def pending_records(task: Task, pathway: Pathway) -> Iterator[tuple[int, Pending]]:
     """The task's records in order, each with its order key (its line, or its place among the files)."""
     if task.kind == "jsonl":
-        for k, line in enumerate(_text(task).splitlines()):
+        for k, line in enumerate(jsonl_lines(_text(task))):
             if line.strip():
                 yield task.first_line + k, json_line(task.name, task.first_line + k, line)
     elif task.kind == "csv":   # a byte range without quotes, lone "\r" or NUL: each line a row of plain cells

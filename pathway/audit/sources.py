@@ -22,10 +22,6 @@ from ..filekinds import ALL_SUFFIXES, CSV_SUFFIXES, MANY_SUFFIXES
 from ..inputs import expand, must_exist
 
 BOM = b"\xef\xbb\xbf"
-NARROW_BREAKS = (b"\x0b", b"\x0c", b"\x1c", b"\x1d", b"\x1e")
-WIDE_BREAKS = (b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")
-"""Where `str.splitlines` breaks lines besides "\n" and "\r": single bytes, and U+0085,
-U+2028, U+2029 in UTF-8. The scan and the workers' line splitting both read these."""
 BLOCK = 1 << 20
 """Small enough that the several passes over a block find it in the processor's cache."""
 FILES_PER_TASK = 200
@@ -58,7 +54,6 @@ class Scan:
     csv_module: bool = False      # quotes (cells may span lines) or an odd header: read with the csv module
     lone_cr: bool = False
     nul: bool = False
-    other_breaks: bool = False     # characters other than \n that `str.splitlines` breaks lines at
     cuts: list[tuple[int, int]] = field(default_factory=list)   # (offset, "\n" before it)
     newlines: int = 0              # "\n" in the whole file
     header_end: int = 0
@@ -122,8 +117,6 @@ def _big_file(path: Path, is_csv: bool, batch: int, index: int) -> Iterator[Task
         with path.open("rb") as f:
             raw = f.read(scan.header_end)
         header = tuple(raw.removeprefix(BOM).decode("utf-8").rstrip("\r\n").split(","))
-    if not is_csv and (scan.lone_cr or scan.other_breaks):
-        scan.cuts = _recount(path, scan)
     starts = [(scan.header_end, 1 if is_csv else 0)] + scan.cuts
     ends = scan.cuts + [(file_size(name), scan.newlines)]
     for (start, lines), (end, lines_after) in zip(starts, ends):
@@ -133,26 +126,11 @@ def _big_file(path: Path, is_csv: bool, batch: int, index: int) -> Iterator[Task
             index += 1
 
 
-def _recount(path: Path, scan: Scan) -> list[tuple[int, int]]:
-    """Lines before each cut as `str.splitlines` counts them, for a JSONL file that breaks
-    lines at more than "\n" (rare: a second pass that decodes each range)."""
-    out: list[tuple[int, int]] = []
-    lines = 0
-    start = scan.header_end
-    with path.open("rb") as f:
-        for cut, _ in scan.cuts:
-            f.seek(start)
-            lines += len(f.read(cut - start).decode("utf-8").splitlines())
-            out.append((cut, lines))
-            start = cut
-    return out
-
-
 def _scan(path: Path, is_csv: bool, batch: int) -> Scan:
     """One pass in blocks: UTF-8 validity (the first bad byte counted after any BOM, as
     `bytes.decode('utf-8-sig')` counts it); cut points every ~`batch` lines with the number
     of "\n" before each; for CSV whatever makes byte ranges unsafe (quotes, a carriage
-    return alone, NUL), for JSONL any other line break `str.splitlines` knows."""
+    return alone, NUL). JSON Lines break at "\\n" only (`inputs.jsonl_lines`)."""
     scan = Scan()
     decoder = codecs.getincrementaldecoder("utf-8")()
     size = path.stat().st_size
@@ -167,7 +145,7 @@ def _scan(path: Path, is_csv: bool, batch: int) -> Scan:
             scan.header_end = size if newline < 0 else newline + 1
         step = max(1 << 16, len(head) // max(1, head.count(b"\n")) * batch)   # bytes between cuts
         f.seek(skip)
-        offset, next_cut, trailing_cr, tail = skip, scan.header_end + step, False, b""
+        offset, next_cut, trailing_cr = skip, scan.header_end + step, False
         while block := f.read(BLOCK):
             ascii_block = block.isascii()
             if scan.bad_byte is None and (decoder.getstate()[0] or not ascii_block):
@@ -177,18 +155,13 @@ def _scan(path: Path, is_csv: bool, batch: int) -> Scan:
                 except UnicodeDecodeError as exc:
                     scan.bad_byte = offset - skip - held + exc.start
             # a "\r" not followed by "\n" (one ending the block is judged by the next block's start)
-            if not scan.lone_cr and b"\r" in block:
-                scan.lone_cr = block.count(b"\r") - block.count(b"\r\n") - block.endswith(b"\r") > 0
-            scan.lone_cr = scan.lone_cr or (trailing_cr and not block.startswith(b"\n"))
-            trailing_cr = block.endswith(b"\r")
-            if is_csv:
+            if is_csv:   # what makes byte ranges of a CSV unsafe: the csv module reads it instead
+                if not scan.lone_cr and b"\r" in block:
+                    scan.lone_cr = block.count(b"\r") - block.count(b"\r\n") - block.endswith(b"\r") > 0
+                scan.lone_cr = scan.lone_cr or (trailing_cr and not block.startswith(b"\n"))
+                trailing_cr = block.endswith(b"\r")
                 scan.csv_module = scan.csv_module or b'"' in block
                 scan.nul = scan.nul or b"\x00" in block
-            elif not scan.other_breaks:
-                seam = tail + block[:2]   # a character split between two blocks
-                scan.other_breaks = any(b in block for b in NARROW_BREAKS) or any(
-                    b in part for b in WIDE_BREAKS for part in ((seam,) if ascii_block else (block, seam)))
-                tail = block[-2:]
             counted = 0   # the block's "\n" counted so far
             while next_cut < offset + len(block) and (cut := block.find(b"\n", next_cut - offset)) >= 0:
                 scan.newlines += block.count(b"\n", counted, cut + 1)
