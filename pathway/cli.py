@@ -22,7 +22,7 @@ from .entry import interrupted
 from .errors import Code, PathwayError, Problem, ProblemsError, RulesError
 from .formats import FORMATS, SUFFIXES, format_for
 from .options import moment, output_file
-from .outputs import write_atomic
+from .outputs import refuse_clobbering, write_atomic
 from .resources import default_pathway_dir, rules_dir
 
 if TYPE_CHECKING:
@@ -207,6 +207,27 @@ BRIEF_COMMANDS = frozenset({"check", "form", "validate", "test", "schema", "expo
 collector when the entry point started them (`entry.main_entry`); the others turn it back on."""
 
 
+OUTPUT_OPTIONS = (("output", "-o"), ("csv", "--csv"), ("rejects", "--rejects"))
+"""The options, by argparse `dest`, that name files a command writes (- is standard output)."""
+INPUT_ARGUMENTS = ("referral", "referrals", "inputs")
+"""The arguments, by `dest`, that name the files and folders a command reads referrals from."""
+
+
+def refuse_overwriting_inputs(args: argparse.Namespace) -> None:
+    """Whatever the command, its outputs must not name its inputs, its pathway folder or each
+    other: refused (exit 2) before anything is read or written."""
+    outputs = [(option, str(value)) for dest, option in OUTPUT_OPTIONS
+               if (value := getattr(args, dest, None)) is not None and str(value) != "-"]
+    if not outputs:
+        return
+    inputs: list[str] = []
+    for dest in INPUT_ARGUMENTS:
+        value = getattr(args, dest, None)
+        inputs += [] if value is None else [value] if isinstance(value, str) else [str(v) for v in value]
+    rules = (args.rules or default_pathway_dir()) if hasattr(args, "rules") else None
+    refuse_clobbering(outputs, [i for i in inputs if i != "-"], rules)
+
+
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
     """Run one command; bad input becomes a message and an exit code, never a traceback."""
     out = stdout or sys.stdout
@@ -214,6 +235,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     if args.command not in BRIEF_COMMANDS:
         gc.enable()  # `serve`, `audit` and `mdt` run long
     try:
+        refuse_overwriting_inputs(args)
         return int(args.func(args, out))
     except ProblemsError as exc:
         for problem in exc.problems:

@@ -25,6 +25,12 @@ class Code(str, Enum):
     NOT_A_REFERRAL_FILE = "not-a-referral-file"
     NO_REFERRAL_FILES = "no-referral-files"
     NO_PATHWAY = "no-pathway"
+    BROKEN_LINK = "broken-link"
+    NOT_A_REGULAR_FILE = "not-a-regular-file"
+    COMPRESSED_FILE = "compressed-file"
+    EMPTY_INPUT = "empty-input"
+    OUTPUT_IS_INPUT = "output-is-input"
+    SAME_OUTPUT = "same-output"
     # syntax of YAML, JSON and CSV
     YAML_SYNTAX = "yaml-syntax"
     JSON_SYNTAX = "json-syntax"
@@ -35,6 +41,10 @@ class Code(str, Enum):
     KEY_NOT_A_NAME = "key-not-a-name"
     DUPLICATE_KEY = "duplicate-key"
     TOO_MANY_CELLS = "too-many-cells"
+    TOO_FEW_CELLS = "too-few-cells"
+    CUT_OFF = "cut-off"
+    DUPLICATE_COLUMN = "duplicate-column"
+    CELL_TOO_LARGE = "cell-too-large"
     # the shape of a document
     NOT_A_MAPPING = "not-a-mapping"
     NOT_A_LIST = "not-a-list"
@@ -53,6 +63,7 @@ class Code(str, Enum):
     NOT_TEXT = "not-text"
     TOO_LONG = "too-long"
     NOT_UNICODE = "not-unicode"
+    TOO_MANY_PROBLEMS = "too-many-problems"
     # a pathway's rule files
     DUPLICATE_ID = "duplicate-id"
     DUPLICATE_OPTION = "duplicate-option"
@@ -153,6 +164,13 @@ class InputError(ProblemsError):
 class OptionError(PathwayError):
     """A setting that can be judged only once the command runs (an address in use,
     `SOURCE_DATE_EPOCH`): bad input, exit 2. Option values are checked by argparse itself."""
+
+    exit_code = 2
+
+
+class OtherCommandsFile(PathwayError):
+    """A file another command reads (a CSV or JSONL file of many referrals given to `check`): bad input,
+    exit 2, said in one line naming the commands that read it."""
 
     exit_code = 2
 

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,9 +26,14 @@ from typing import Any
 
 from .definition import Pathway
 from .errors import Code, InputError, Problem
-from .filekinds import ALL_SUFFIXES, CSV_SUFFIXES, JSONL_SUFFIXES, DocumentKind, document_kind
+from .filekinds import (
+    ALL_SUFFIXES, COMPRESSED_SUFFIXES, CSV_SUFFIXES, JSONL_SUFFIXES, SPREADSHEET_SUFFIXES, DocumentKind, document_kind,
+    hidden,
+)
 from .interop.fhir import response_document
-from .yamlsrc import Located, LoadFailure, Path_, load_json, load_text
+from .yamlsrc import MAX_BYTES, Located, LoadFailure, Path_, load_json, load_text
+
+csv.field_size_limit(max(csv.field_size_limit(), MAX_BYTES))   # a cell may be as large as a referral may be
 
 REDCAP_COLUMNS = frozenset({
     "record_id", "redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance",
@@ -61,21 +68,49 @@ def referral_document(pathway: Pathway, doc: Located, data: Any, prefix: Path_ =
 def must_exist(names: Iterable[str | Path]) -> None:
     """Refuse files and folders named on the command line that are not there (bad input,
     exit 2), each named, before anything is read or written."""
-    missing = [Problem(str(n), None, None, "not found", code=Code.FILE_NOT_FOUND)
+    missing = [_broken_link(str(n)) or Problem(str(n), None, None, "not found", code=Code.FILE_NOT_FOUND)
                for n in names if not Path(n).exists()]
     if missing:
         raise InputError(missing)
 
 
 def expand(inputs: Iterable[str | Path]) -> Iterator[Path]:
-    """Files named, and the referral files inside folders named (recursively, sorted)."""
+    """Files named, and what the folders named hold (recursively, sorted): every file that is not
+    hidden, whatever its kind, and every entry that cannot be read (a folder, a broken link), so
+    that `read_file` reads each or says why it does not; nothing inside a folder is left out
+    silently but hidden names (see `filekinds.hidden`). A folder reached twice through links is
+    read once."""
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in ALL_SUFFIXES
-                              and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            yield from sorted(_contents(path, set()))
         else:
             yield path
+
+
+def _contents(folder: Path, seen: set[tuple[int, int]]) -> Iterator[Path]:
+    try:
+        status = folder.stat()
+        if (status.st_dev, status.st_ino) in seen:
+            return
+        seen.add((status.st_dev, status.st_ino))
+        with os.scandir(folder) as entries:
+            found = [(Path(e.path), _is_folder(e)) for e in entries if not hidden(e.name)]
+    except OSError:
+        yield folder   # `read_file` says why it cannot be read
+        return
+    for path, is_folder in found:
+        if is_folder:
+            yield from _contents(path, seen)
+        else:
+            yield path
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()   # through a link too
+    except OSError:
+        return False
 
 
 def iter_records(inputs: Iterable[str | Path], pathway: Pathway) -> Iterator[Record]:
@@ -88,13 +123,61 @@ def _failed(source: str, problem: Problem) -> Record:
     return Record(source, Located(source, None), problem)
 
 
+def _broken_link(name: str) -> Problem | None:
+    """A link whose target is not there, said as such (a file moved or deleted since the link was made)."""
+    try:
+        target = os.readlink(name)
+    except OSError:
+        return None
+    return Problem(name, None, None, f"broken link: it points to {target}, which is not there", code=Code.BROKEN_LINK)
+
+
+KINDS = {stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a device", stat.S_IFBLK: "a device"}
+
+
+def unreadable(path: Path) -> Problem | None:
+    """Why `path` is not read as a referral file, or None when it is: not there, a broken link, a
+    folder that cannot be listed, not a regular file (a FIFO would block the read), a compressed
+    file or a workbook (each with what to do), or a file of another kind."""
+    name = str(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return _broken_link(name) or Problem(name, None, None, "file not found", code=Code.FILE_NOT_FOUND)
+    except OSError as exc:
+        return Problem(name, None, None, f"cannot read: {exc.strerror}", code=Code.CANNOT_READ)
+    if stat.S_ISDIR(mode):
+        try:
+            os.scandir(path).close()
+        except OSError as exc:
+            return Problem(name, None, None, f"cannot read folder: {exc.strerror}", code=Code.CANNOT_READ)
+        return Problem(name, None, None, "is a folder", code=Code.IS_A_FOLDER)
+    if not stat.S_ISREG(mode):
+        return Problem(name, None, None, f"not a regular file ({KINDS.get(stat.S_IFMT(mode), 'a special file')}):"
+                       " not read", code=Code.NOT_A_REGULAR_FILE)
+    suffix = path.suffix.lower()
+    if suffix in ALL_SUFFIXES:
+        return None
+    if suffix in COMPRESSED_SUFFIXES:
+        inner = Path(path.stem).suffix.lower()
+        holds = f"the {inner} file it holds" if inner in ALL_SUFFIXES else "the referral files it holds"
+        return Problem(name, None, None, f"a compressed file ({suffix}), not read: decompress it"
+                       f" ({COMPRESSED_SUFFIXES[suffix]} {path.name}) and name {holds}", code=Code.COMPRESSED_FILE)
+    if suffix in SPREADSHEET_SUFFIXES:
+        return Problem(name, None, None, f"a workbook ({suffix}), not a referral file: save it as"
+                       ' "CSV UTF-8 (Comma delimited)" and name the .csv file', code=Code.NOT_A_REFERRAL_FILE)
+    return Problem(name, None, None, f"not a referral file (expected one of: {', '.join(ALL_SUFFIXES)})",
+                   code=Code.NOT_A_REFERRAL_FILE)
+
+
 def read_file(path: Path, pathway: Pathway) -> Iterator[Record]:
+    """The records of one file, or one record saying why it holds none: it cannot be read
+    (`unreadable`), or it holds no referral (empty, or only a header or blank lines)."""
     name = str(path)
     suffix = path.suffix.lower()
-    if suffix not in ALL_SUFFIXES:
-        yield _failed(name, Problem(name, None, None,
-                                    f"not a referral file (expected one of: {', '.join(ALL_SUFFIXES)})",
-                                    code=Code.NOT_A_REFERRAL_FILE))
+    problem = unreadable(path)
+    if problem is not None:
+        yield _failed(name, problem)
         return
     try:
         raw = path.read_bytes()
@@ -109,15 +192,30 @@ def read_file(path: Path, pathway: Pathway) -> Iterator[Record]:
     except UnicodeDecodeError as exc:
         yield _failed(name, Problem(name, None, None, f"not UTF-8 text (byte {exc.start})", code=Code.NOT_UTF8))
         return
-    if suffix in JSONL_SUFFIXES:
+    if not text.strip():
+        yield _failed(name, Problem(name, None, None, "holds no referral: the file is "
+                                    + ("empty" if not text else "blank lines only"), code=Code.EMPTY_INPUT))
+    elif suffix in JSONL_SUFFIXES:
         yield from _jsonl(text, name)
     elif suffix in CSV_SUFFIXES:
-        yield from _csv(text, name, pathway)
+        yield from _or_none(_csv(text, name, pathway), name, text)
     else:
         try:
             yield Record(name, load_text(text, name))
         except LoadFailure as exc:
             yield _failed(name, exc.problem)
+
+
+def _or_none(records: Iterator[Record], name: str, text: str) -> Iterator[Record]:
+    """The records of a CSV file, or one saying, once, that it holds none and why."""
+    none = True
+    for record in records:
+        none = False
+        yield record
+    if none:
+        lines = sum(1 for line in text.splitlines() if line.strip())
+        why = "the file has a header row and no row under it" if lines <= 1 else "no row under the header holds one"
+        yield _failed(name, Problem(name, None, None, f"holds no referral: {why}", code=Code.EMPTY_INPUT))
 
 
 def _jsonl(text: str, name: str) -> Iterator[Record]:
@@ -151,7 +249,7 @@ def _shifted(doc: Located, lines: int) -> Located:
     def move(table: dict[Path_, tuple[int, int]]) -> dict[Path_, tuple[int, int]]:
         return {k: (line + lines, col) for k, (line, col) in table.items()}
 
-    return Located(doc.file, doc.data, move(doc.values), move(doc.keys))
+    return Located(doc.file, doc.data, move(doc.values), move(doc.keys), doc.written)
 
 
 def csv_row(header: list[str], row: list[str], pathway: Pathway) -> tuple[dict[str, Any], dict[str, int]]:
@@ -206,26 +304,86 @@ def header_plan(header: tuple[str, ...],
 
 
 def _csv(text: str, name: str, pathway: Pathway) -> Iterator[Record]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = csv_rows(io.StringIO(text, newline=""))
     try:
-        header = next(reader)
+        line, header = next(rows)
     except StopIteration:
         return
-    except csv.Error as exc:
-        yield _failed(name, Problem(name, 1, None, f"not valid CSV: {exc}", code=Code.CSV_SYNTAX))
+    if isinstance(header, str):
+        yield _failed(name, Problem(name, 1, None, header, code=Code.CSV_SYNTAX))
         return
+    problem = header_problem(header, name, pathway)
+    if problem is not None:
+        yield _failed(name, problem)
+        return
+    for line, row in rows:
+        if isinstance(row, str):
+            yield _failed(f"{name}:{line}", Problem(name, line, None, row, code=row_code(row)))
+            continue
+        record = csv_record(header, row, name, line, pathway)
+        if record is not None:
+            yield record
+
+
+CUT_OFF = "the file ends inside a quoted cell"
+TOO_LARGE = "a cell is over"
+
+
+def row_code(why: str) -> Code:
+    """The code of a row the csv module could not read, from `csv_rows`' words for it."""
+    return Code.CUT_OFF if why.startswith(CUT_OFF) else Code.CELL_TOO_LARGE if why.startswith(TOO_LARGE) \
+        else Code.CSV_SYNTAX
+
+
+def csv_rows(lines: Iterable[str]) -> Iterator[tuple[int, list[str] | str]]:
+    """(line, cells) of each row, read by the csv module; or (line, why) for a row it cannot read,
+    worded for a person: a quoted cell still open at the end of the file (the file looks cut
+    off: the csv module would take the rest of the file as that cell), a cell over the size limit."""
+    text: list[str] = []
+
+    def kept(source: Iterable[str]) -> Iterator[str]:
+        for piece in source:
+            text.append(piece)
+            yield piece
+
+    reader = csv.reader(kept(lines))
     while True:
+        text.clear()
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            yield _failed(f"{name}:{reader.line_num}",
-                          Problem(name, reader.line_num, None, f"not valid CSV: {exc}", code=Code.CSV_SYNTAX))
+            reason = str(exc)
+            if "field larger than field limit" in reason:
+                yield reader.line_num, f"{TOO_LARGE} {MAX_BYTES:,} bytes, the most a referral may hold"
+                continue
+            yield reader.line_num, f"not valid CSV: {reason}"
             continue
-        record = csv_record(header, row, name, reader.line_num, pathway)
-        if record is not None:
-            yield record
+        if "".join(text).count('"') % 2:   # only the last row can: any other would have gone on reading
+            yield reader.line_num, f"{CUT_OFF} (it looks cut off): this row is not read"
+            continue
+        yield reader.line_num, row
+
+
+def header_problem(header: list[str] | tuple[str, ...], name: str, pathway: Pathway) -> Problem | None:
+    """A header that would make answers vanish silently, said once for the file: a field given by
+    two columns (the same column twice, or a multi-choice field both as one column and as REDCap
+    checkbox columns `field___code`), since only one of them could be read."""
+    given: dict[str, int] = {}   # column name → its place
+    boxes: dict[str, int] = {}   # multi-choice field → the place of its first checkbox column
+    for index, (column, fid, _code, _multi) in enumerate(header_plan(tuple(header), pathway), start=1):
+        if column is None:
+            continue
+        clash = given.get(column) or (boxes.get(column) if fid is None else given.get(fid))
+        if clash:
+            return Problem(name, 1, index, f"columns {clash} and {index} both give '{fid or column}'"
+                           f" ('{header[clash - 1].strip()}' and '{column}'): keep one of them",
+                           code=Code.DUPLICATE_COLUMN)
+        given[column] = index
+        if fid is not None:
+            boxes.setdefault(fid, index)
+    return None
 
 
 def csv_record(header: list[str], row: list[str], name: str, line: int, pathway: Pathway) -> Record | None:
@@ -237,6 +395,11 @@ def csv_record(header: list[str], row: list[str], name: str, line: int, pathway:
         return _failed(source, Problem(name, line, None,
                                        f"row has {len(row)} cells but the header has {len(header)} columns",
                                        code=Code.TOO_MANY_CELLS))
+    if len(row) < len(header):
+        return _failed(source, Problem(name, line, None,
+                                       f"row has {len(row)} cells but the header has {len(header)} columns: the row"
+                                       " is short, or the file was cut off here; it is not read",
+                                       code=Code.TOO_FEW_CELLS))
     data, columns = csv_row(header, row, pathway)
     doc = Located(name, data, {(): (line, 1)} | {(f,): (line, c) for f, c in columns.items()},
                   {(f,): (line, c) for f, c in columns.items()})

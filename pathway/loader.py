@@ -43,7 +43,7 @@ from .definition import (
 )
 from .errors import Code, Problem, RulesError
 from .fieldkinds import KINDS
-from .referral import validate as validate_referral
+from .referral import as_written, validate as validate_referral
 from .suggest import did_you_mean, one_of
 from .yamlsrc import Located, LoadFailure, Path_, load_yaml
 
@@ -449,7 +449,8 @@ class _Loader:
                                                     f"unknown discussion point '{pid}'{did_you_mean(pid, point_ids)}",
                                                     code=Code.UNKNOWN_POINT))
                 line = doc.values.get(at, (None, None))[0]
-                cases.append(Case(case.name, str(path), line, dict(case.referral), dict(case.expect),
+                referral = as_written(case.referral, pathway.fields, doc, at + ("referral",))
+                cases.append(Case(case.name, str(path), line, dict(referral), dict(case.expect),
                                   tuple(case.expect_discussion) if case.expect_discussion is not None else None,
                                   case.description))
         return tuple(cases)

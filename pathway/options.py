@@ -11,6 +11,8 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from .outputs import in_place
+
 
 def whole_number(text: str, least: int) -> int:
     try:
@@ -51,12 +53,13 @@ def moment(text: str) -> dt.datetime:
 
 
 def output_file(suffixes: Iterable[str]) -> Callable[[str], str]:
-    """-o whose suffix picks the format: one of `suffixes`, or - for standard output."""
+    """-o whose suffix picks the format: one of `suffixes`, or - for standard output, or what is
+    written into rather than replaced (/dev/null, /dev/stdout, a FIFO), whatever its name."""
     allowed = tuple(suffixes)
     named = " or ".join(filter(None, (", ".join(allowed[:-1]), allowed[-1])))
 
     def output(text: str) -> str:
-        if text != "-" and Path(text).suffix.lower() not in allowed:
+        if text != "-" and Path(text).suffix.lower() not in allowed and not in_place(text):
             raise argparse.ArgumentTypeError(f"must name a {named} file (or - for standard output), not {text!r}")
         return text
 

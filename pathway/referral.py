@@ -28,6 +28,13 @@ Values = dict[str, Any]
 """Normalised answers: tri-state 'yes'/'no', choice str, multi-choice tuple, float, ISO date str, or None."""
 
 _UNKNOWN_WORDS = {"unknown", ""}
+LONG_LIST = 1_000
+"""A multi-choice answer longer than this, with values not allowed, is refused as one problem (`_multi_reader`)."""
+LISTED = 100
+"""At most this many problems of one referral are listed, in line order; one more says how many are not."""
+_DECIMAL = re.compile(r"\s*[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\s*")
+"""A number written as text (a CSV cell, a quoted YAML or JSON string): decimal only, as YAML 1.2 and JSON
+write numbers (Python's float() also takes '1_0' as 10)."""
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 """A lone UTF-16 surrogate (JSON's "\\ud800"): not text, and no report could be written with it."""
 
@@ -80,7 +87,8 @@ def _multi(value: Any) -> Any:
 def _number(value: Any) -> Any:
     if _blank(value):
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)) \
+            or isinstance(value, str) and not _DECIMAL.fullmatch(value):
         raise PydanticCustomError("number", "not a number")
     return value
 
@@ -136,10 +144,27 @@ def _choice_annotation(field: FormField) -> Any:
     return Annotated[Literal[field.values] | None, BeforeValidator(reader)]
 
 
+def _multi_reader(field: FormField) -> Callable[[Any], Any]:
+    """`_multi`; a list longer than `LONG_LIST` holding values not allowed is one problem, not one per value
+    (a 4 MB file could otherwise hold 400,000 of them: minutes and gigabytes to list)."""
+    codes = frozenset(field.values)
+
+    def read(value: Any) -> Any:
+        value = _multi(value)
+        if isinstance(value, list) and len(value) > LONG_LIST:
+            bad = [i for i, v in enumerate(value) if not (isinstance(v, str) and v in codes)]
+            if bad:
+                raise PydanticCustomError("values_not_allowed", "values not allowed",
+                                          {"index": bad[0], "first": value[bad[0]], "others": len(bad) - 1})
+        return value
+
+    return read
+
+
 def _multi_annotation(field: FormField) -> Any:
     return Annotated[
         list[Literal[field.values]] | None,  # type: ignore[name-defined]
-        BeforeValidator(_multi),
+        BeforeValidator(_multi_reader(field)),
         AfterValidator(_canonical_multi(field)),
     ]
 
@@ -245,6 +270,11 @@ def _message(fields: Mapping[str, FormField], err: Mapping[str, Any]) -> tuple[C
         option = err.get("ctx", {}).get("option")
         return (Code.EXCLUSIVE_COMBINED, f"field '{name}': '{option}' cannot be combined with other values; allowed: "
                 f"{allowed(field)}", name, False)
+    if kind == "values_not_allowed":
+        others = err["ctx"]["others"]
+        nor = "nor is 1 other value" if others == 1 else f"nor are {others:,} other values"
+        return (Code.NOT_ALLOWED_VALUE, f"field '{name}': {_show(err['ctx']['first'])} is not an allowed value, "
+                f"{nor} of this list; allowed: {allowed(field)}", name, False)
     if len(loc) > 1:  # an element of a multi-choice list
         return (Code.NOT_ALLOWED_VALUE,
                 f"field '{name}': {_show(value)} is not an allowed value; allowed: {allowed(field)}", name, False)
@@ -264,6 +294,32 @@ def _message(fields: Mapping[str, FormField], err: Mapping[str, Any]) -> tuple[C
     return code, f"field '{name}': {_show(value)} {reading.refusal}; allowed: {allowed(field)}", name, False
 
 
+def as_written(data: Any, fields: Mapping[str, FormField], doc: Located, prefix: Path_ = ()) -> Any:
+    """`data` with each text field holding the characters written, where the reader took them for
+    something else: YAML's `referral_id: 0012` is "0012" (not 12), `1e3` is "1e3", a JSON 1.50 is "1.50".
+    A number no float holds (1e400, NaN) stays refused: as an id it is far likelier a slip than a name."""
+    if not doc.written or not isinstance(data, dict):
+        return data
+    out = data
+    for name, value in data.items():
+        field = fields.get(name)
+        if field is not None and field.kind.free_text and not isinstance(value, str) \
+                and not (isinstance(value, float) and not math.isfinite(value)):
+            text = doc.written.get(prefix + (name,))
+            if text is not None:
+                out = dict(data) if out is data else out
+                out[name] = text
+    return out
+
+
+def number_for_text(data: Any, fields: Mapping[str, FormField]) -> bool:
+    """Whether a text field of `data` holds a number: its answer is the characters written (JSON's 1.50, 1e3),
+    which only a reading that keeps them has (`yamlsrc.load_json`, `Located.written`), not `parse_json` alone."""
+    return isinstance(data, dict) and any(
+        isinstance(value, (int, float)) and not isinstance(value, bool) and name in fields
+        and fields[name].kind.free_text for name, value in data.items())
+
+
 def validate(
     data: Any, fields: tuple[FormField, ...], doc: Located, prefix: Path_ = ()
 ) -> tuple[Values | None, list[Problem]]:
@@ -273,12 +329,39 @@ def validate(
         return None, [doc.at(prefix, f"a referral must be a mapping of field id to value, not {kind}",
                              code=Code.NOT_A_MAPPING)]
     by_id = {f.id: f for f in fields}
+    data = as_written(data, by_id, doc, prefix)
+    extra: list[Any] = []
+    if len(data) > len(by_id) + LISTED:  # hundreds of unknown fields: found here, not as pydantic's errors (memory)
+        extra = [{"type": "extra_forbidden", "loc": (k,), "input": v} for k, v in data.items() if k not in by_id]
+        data = {k: v for k, v in data.items() if k in by_id}
     try:
         model = referral_model(fields).model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            code, message, name, key = _message(by_id, err)
-            problems.append(doc.at(prefix + tuple(err["loc"]), message, code=code, key=key, field=name))
-        return None, sorted(set(problems), key=lambda p: (p.line or 0, p.col or 0, p.message))
+        return None, _problems(exc.errors(include_url=False) + extra, by_id, doc, prefix)
+    if extra:
+        return None, _problems(extra, by_id, doc, prefix)
     return to_values(model), []
+
+
+def _problems(errors: list[Any], fields: Mapping[str, FormField], doc: Located, prefix: Path_) -> list[Problem]:
+    """Every problem, in line order; past `LISTED` of them, the first ones and how many more there are
+    (the words of each, a did-you-mean among them, are worked out only for those listed)."""
+    def place(err: Any) -> Path_:
+        extra = (err["ctx"]["index"],) if err["type"] == "values_not_allowed" else ()
+        return prefix + tuple(err["loc"]) + extra
+
+    unlisted: list[Problem] = []
+    if len(errors) > LISTED:
+        def where(err: Any) -> tuple[int, int]:
+            found = doc.at(place(err), "", code=Code.INVALID_VALUE, key=err["type"] == "extra_forbidden")
+            return found.line or 0, found.col or 0
+
+        errors = sorted(errors, key=where)
+        first = doc.at(place(errors[LISTED]), f"and {len(errors) - LISTED:,} more problems in this referral, not "
+                       f"listed", code=Code.TOO_MANY_PROBLEMS, key=errors[LISTED]["type"] == "extra_forbidden")
+        errors, unlisted = errors[:LISTED], [first]
+    problems = []
+    for err in errors:
+        code, message, name, key = _message(fields, err)
+        problems.append(doc.at(place(err), message, code=code, key=key, field=name))
+    return sorted(set(problems), key=lambda p: (p.line or 0, p.col or 0, p.message)) + unlisted

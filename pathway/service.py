@@ -14,11 +14,16 @@ from typing import Any
 from .backends import get_evaluator
 from .definition import Pathway
 from .engine import Findings, cross_check, evaluate
-from .errors import Code, InputError, OptionError, Problem
+from .errors import Code, InputError, OptionError, OtherCommandsFile, Problem
+from .filekinds import CSV_SUFFIXES, JSONL_SUFFIXES
 from .inputs import referral_document
 from .referral import Values, validate
 from .report import Report, build_report
 from .yamlsrc import Located, LoadFailure, load_text
+
+
+MANY_KINDS = {**{suffix: "CSV" for suffix in CSV_SUFFIXES}, **{suffix: "JSON Lines" for suffix in JSONL_SUFFIXES}}
+"""The files of many referrals, by suffix, and what each is called."""
 
 
 def now(env: Mapping[str, str] | None = None) -> dt.datetime:
@@ -34,12 +39,20 @@ def now(env: Mapping[str, str] | None = None) -> dt.datetime:
 
 
 def read_document(path: str | Path) -> Located:
-    """Read one referral file (YAML or JSON) with positions; `-` is standard input."""
+    """Read one referral file (YAML or JSON, with or without a UTF-8 BOM) with positions; `-` is standard
+    input. A file of many referrals (CSV, JSONL) is refused, naming the commands that read it."""
+    import shlex
     import sys
 
     name = str(path)
+    kind = MANY_KINDS.get(Path(name).suffix.lower())
+    if kind is not None and name != "-":
+        raise OtherCommandsFile(f"{name} is a {kind} file of many referrals, and `pathway check` reads one (a .yaml, "
+                                f".yml or .json file): use `pathway audit {shlex.quote(name)}` or "
+                                f"`pathway mdt {shlex.quote(name)}`")
     try:
-        text = sys.stdin.read() if name == "-" else Path(path).read_text(encoding="utf-8")
+        text = sys.stdin.read().removeprefix("\ufeff") if name == "-" else \
+            Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise InputError([Problem(name, None, None, "file not found", code=Code.FILE_NOT_FOUND)]) from None
     except IsADirectoryError:

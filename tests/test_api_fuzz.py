@@ -156,6 +156,15 @@ def test_numbers_beyond_a_float_are_not_text(client: TestClient) -> None:
     assert post(client, b'{"referral_id": 2026014}').json()["referral_id"] == "2026014"  # a whole number still is
 
 
+def test_a_number_for_text_keeps_its_characters(client: TestClient, runner: Run, tmp_path: Path) -> None:
+    """JSON's 1.50 as a referral id is "1.50", not "1.5"; 1e3 is "1e3", not "1000.0"."""
+    for value in ("1.50", "1e3", "-0"):
+        assert post(client, f'{{"referral_id": {value}}}'.encode()).json()["referral_id"] == value
+    body = b'{"referral_id": 1.50, "age_years": 30}'
+    assert cli_error(runner, tmp_path, body) == (
+        f"{tmp_path / 'r.json'}:1:36: field 'age_years': 30 is out of range; allowed: a number from 0 to 25 years")
+
+
 def test_a_huge_integer_in_yaml_is_refused_not_a_crash(runner: Run, tmp_path: Path) -> None:
     body = ("referral_id: R-1\nage_years: " + "9" * 5000 + "\n").encode()
     assert cli_error(runner, tmp_path, body, "r.yaml") == (

@@ -15,6 +15,8 @@ import pytest
 
 from pathway.audit import codec
 from pathway.definition import Pathway
+from pathway.loader import load_pathway
+from pathway.resources import default_pathway_dir
 
 from .audit_support import reference, referrals, run_audit, statuses_of, write_both, write_jsonl
 
@@ -323,7 +325,7 @@ def test_each_csv_range_carries_the_newlines_it_holds(tmp_path: Path, ending: by
     rows = [f"R{k},{'x' * (k % 70)}" for k in range(9000)]
     data = bom + b"referral_id,notes\n" + "\n".join(rows).encode() + ending
     (tmp_path / "r.csv").write_bytes(data)
-    tasks = list(sources.plan([tmp_path / "r.csv"], batch=1000))
+    tasks = list(sources.plan([tmp_path / "r.csv"], batch=1000, pathway=load_pathway(default_pathway_dir())))
     assert len(tasks) >= 3 and {t.kind for t in tasks} == {"csv"}
     for task in tasks:
         assert task.newlines == data[task.start:task.end].count(b"\n"), task.index

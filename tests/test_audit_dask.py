@@ -21,7 +21,7 @@ def scheduler() -> Iterator[str]:
     from distributed import LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None, scheduler_port=0) as cluster:
+                      dashboard_address="127.0.0.1:0", scheduler_port=0) as cluster:
         yield cluster.scheduler_address
 
 

@@ -52,7 +52,8 @@ def test_source_date_epoch_fixes_the_time(runner: Run, monkeypatch: pytest.Monke
          "r.yaml:2:22: field 'spasticity_severity': 'extreme' is not an allowed value; allowed: mild, moderate,"
          " severe (or unknown)\npathway: 1 problem(s); nothing was produced.\n"),
         ("referral_id: [R\n", "r.yaml", 2,
-         "r.yaml:2:1: not valid YAML: while parsing a flow sequence expected ',' or ']', but got '<stream end>'\n"
+         "r.yaml:1:14: not valid YAML: the list opened at line 1, column 14 is never closed: the file ends at"
+         " line 2, column 1 without its ']'\n"
          "pathway: 1 problem(s); nothing was produced.\n"),
         ("{\"referral_id\": \"R-1\",}", "r.json", 2,
          "r.json:1:23: not valid JSON: Expecting property name enclosed in double quotes\n"
@@ -199,3 +200,37 @@ def test_the_command_line_loads_what_a_command_runs_only_when_it_runs() -> None:
     the audit loads Polars only when its columnar engine runs (never a plotting library)."""
     done = subprocess.run([sys.executable, "-c", IMPORTS], capture_output=True, text=True, cwd=ROOT, check=True)
     assert done.stdout.splitlines() == ["[]", "[]"]
+
+
+@pytest.mark.parametrize(("name", "text"), [("r.json", '{"referral_id": "R-1", "age_years": 9}'),
+                                            ("r.yaml", "referral_id: R-1\nage_years: 9\n")])
+def test_check_reads_a_file_that_starts_with_a_bom(runner: Run, tmp_path: Path, name: str, text: str) -> None:
+    """Windows' Notepad and Excel start UTF-8 with a byte order mark; audit and mdt read such files too."""
+    path = tmp_path / name
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    r = runner("check", str(path), "--format", "json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["referral_id"] == "R-1"
+
+
+@pytest.mark.parametrize(("name", "kind"), [("referrals.csv", "CSV"), ("referrals.jsonl", "JSON Lines"),
+                                            ("referrals.ndjson", "JSON Lines")])
+def test_check_of_a_file_of_many_referrals_names_the_commands_that_read_it(
+        runner: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, kind: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path(name).write_text("referral_id\nR-1\n", encoding="utf-8")
+    r = runner("check", name)
+    assert (r.code, r.out) == (2, "")
+    assert r.err == (f"pathway: {name} is a {kind} file of many referrals, and `pathway check` reads one (a .yaml,"
+                     f" .yml or .json file): use `pathway audit {name}` or `pathway mdt {name}`\n")
+
+
+def test_check_names_the_referral_as_written(runner: Run, tmp_path: Path) -> None:
+    """YAML 1.1 read `0012` as octal: the report was for referral 10."""
+    path = tmp_path / "r.yaml"
+    path.write_text("referral_id: 0012\nage_years: 010\n", encoding="utf-8")
+    r = runner("check", str(path), "--format", "json")
+    assert r.code == 0, r.err
+    report = json.loads(r.out)
+    assert report["referral_id"] == "0012"
+    assert {"field": "age_years", "label": "Age", "value": "10 years", "documented": True} in report["profile"]

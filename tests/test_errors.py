@@ -111,7 +111,7 @@ def referral_codes(pathway: Pathway, path: Path, text: str) -> Found:
     ("referral_id: R-1\ncolour: blue\n", [(2, 1, Code.UNKNOWN_FIELD)]),
     ("- referral_id: R-1\n", [(1, 1, Code.NOT_A_MAPPING)]),
     ("referral_id: R-1\nreferral_id: R-2\n", [(2, 1, Code.DUPLICATE_KEY)]),
-    ("referral_id: R-1\nage_years: [9\n", [(3, 1, Code.YAML_SYNTAX)]),
+    ("referral_id: R-1\nage_years: [9\n", [(2, 12, Code.YAML_SYNTAX)]),  # where the list opened
     ("a: &x 1\nb: *x\n", [(2, 4, Code.YAML_ALIAS)]),
     ("referral_id: !!python/object {}\n", [(1, 14, Code.YAML_TAG)]),
     ("? [a]\n: 1\n", [(1, 3, Code.KEY_NOT_A_NAME)]),

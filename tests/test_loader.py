@@ -266,3 +266,9 @@ def test_a_bare_no_in_a_condition_on_a_yes_partly_no_choice_is_the_word_no(rules
     [problem] = problems(rules_copy)
     assert problem.endswith("field 'travel_to_centre' cannot take 'False'; allowed: local_refills_available,"
                             " manageable, difficult")
+
+
+def test_an_example_case_keeps_its_referral_id_as_written(rules_copy: Path) -> None:
+    edit(rules_copy / "examples" / "complete.yaml", "referral_id: R-EX-COMPLETE-01", "referral_id: 0012")
+    cases = [c for c in load_pathway(rules_copy).cases if c.referral["referral_id"] in ("0012", 12)]
+    assert [c.referral["referral_id"] for c in cases] == ["0012"]  # as run: `pathway test` runs case.referral

@@ -393,3 +393,14 @@ def test_one_referral_is_counted_in_the_singular(tmp_path: Path) -> None:
     assert r.err == f"wrote {tmp_path}/p.html (html): 1 referral included, 0 not included\n"
     html = (tmp_path / "p.html").read_text(encoding="utf-8")
     assert '<meta name="description" content="MDT packet (discussion aid): 1 referral included, 0 not included">' in html
+
+
+def test_a_record_not_included_is_named_by_its_id_as_written(pathway: Pathway, tmp_path: Path) -> None:
+    """`referral_id: 0012` is referral 0012 on the cover (YAML 1.1 read it as octal 10)."""
+    from pathway.mdt.gather import gather
+
+    (tmp_path / "r.yaml").write_text("referral_id: 0012\nage_years: 40\n", encoding="utf-8")
+    gathered = gather([tmp_path / "r.yaml"], pathway, at=dt.datetime(2026, 12, 3, tzinfo=dt.timezone.utc))
+    assert [(n.referral_id, [str(p) for p in n.problems]) for n in gathered.not_included] == [
+        ("0012", [f"{tmp_path}/r.yaml:2:12: field 'age_years': 40 is out of range; allowed: a number from 0 to 25"
+                  " years"])]

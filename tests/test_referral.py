@@ -106,3 +106,67 @@ def test_json_referrals_are_located_too(pathway: Pathway) -> None:
         "r.json:3:19: field 'trial_status': 'finished' is not an allowed value;"
         " allowed: not_planned, planned, done (or unknown)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "referral_id"),
+    [
+        ("referral_id: 0012\n", "r.yaml", "0012"),  # YAML 1.1 read it as octal: referral 10
+        ("referral_id: 1e3\n", "r.yaml", "1e3"),
+        ("referral_id: +12\n", "r.yaml", "+12"),
+        ("referral_id: 12:30\n", "r.yaml", "12:30"),  # YAML 1.1: 750
+        ("referral_id: 0x1F\n", "r.yaml", "0x1F"),  # YAML 1.1: 31
+        ("referral_id: yes\n", "r.yaml", "yes"),
+        ("referral_id: 2026-03-04 10:00\n", "r.yaml", "2026-03-04 10:00"),
+        ('{"referral_id": 1.50}', "r.json", "1.50"),
+        ('{"referral_id": 0}', "r.json", "0"),
+    ],
+)
+def test_a_text_field_keeps_the_characters_written(pathway: Pathway, text: str, name: str, referral_id: str) -> None:
+    values, problems = check(pathway, text, name)
+    assert problems == [] and values is not None
+    assert values["referral_id"] == referral_id
+
+
+def test_notes_keep_the_characters_written(pathway: Pathway) -> None:
+    values, _ = check(pathway, "referral_id: R-1\nnotes: 010\n")
+    assert values is not None and values["notes"] == "010"
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [("010", 10.0), ("9.50", 9.5), ("1e1", 10.0), ("'12'", 12.0)],
+)
+def test_numbers_are_decimal(pathway: Pathway, answer: str, expected: float) -> None:
+    values, problems = check(pathway, f"referral_id: R-1\nage_years: {answer}\n")
+    assert problems == [] and values is not None and values["age_years"] == expected
+
+
+@pytest.mark.parametrize("answer", ["0x1F", "12:30", "1_0", "'1_0'", "0o12", "'0x10'"])
+def test_what_yaml_1_1_took_for_a_number_is_not_one(pathway: Pathway, answer: str) -> None:
+    _, problems = check(pathway, f"referral_id: R-1\nage_years: {answer}\n")
+    shown = answer if answer.startswith("'") else repr(answer)
+    assert problems == [f"r.yaml:2:12: field 'age_years': {shown} is not a number; allowed: a number from 0 to 25 years"]
+
+
+def test_a_long_list_of_values_not_allowed_is_one_problem(pathway: Pathway) -> None:
+    """Each value not allowed is a problem of its own; past 1,000 values, one problem says how many there are."""
+    _, problems = check(pathway, "referral_id: R-1\nfunctional_impact: [movement, walking, running]\n")
+    assert len(problems) == 2
+    _, problems = check(pathway, "referral_id: R-1\nfunctional_impact: [" + "movement, " * 1000 + "walking, running]\n")
+    assert problems == [
+        "r.yaml:2:10021: field 'functional_impact': 'walking' is not an allowed value, nor is 1 other value of this"
+        " list; allowed: a list of movement, daily_activities, quality_of_life, comfort_pain, pain, ease_of_care,"
+        " posture, none"]
+    values, problems = check(pathway, "referral_id: R-1\nfunctional_impact: [" + "movement, " * 2000 + "pain]\n")
+    assert problems == [] and values is not None and values["functional_impact"] == ("movement", "pain")
+
+
+@pytest.mark.parametrize("unknown", [120, 250])  # 250: more than the form's fields and 100, found without pydantic
+def test_past_100_problems_the_rest_are_counted(pathway: Pathway, unknown: int) -> None:
+    text = "referral_id: R-1\n" + "".join(f"extra_{i:03d}: x\n" for i in range(unknown))
+    _, problems = check(pathway, text)
+    assert len(problems) == 101
+    assert problems[0] == "r.yaml:2:1: unknown field 'extra_000'"
+    assert problems[99] == "r.yaml:101:1: unknown field 'extra_099'"
+    assert problems[100] == f"r.yaml:102:1: and {unknown - 100} more problems in this referral, not listed"

@@ -57,7 +57,7 @@ def outcome(text: str, *, libyaml: bool = True) -> Any:
         return "refused", str(exc.problem), exc.problem.code, exc.duplicate
     except ValueError as exc:  # a date that is no date: raised, as by yaml.safe_load
         return "raised", str(exc)
-    return "read", repr(doc.data), doc.values, doc.keys  # repr: True and 1, 1.0 and 1 differ
+    return "read", repr(doc.data), doc.values, doc.keys, doc.written  # repr: True and 1, 1.0 and 1 differ
 
 
 def reference(text: str) -> Any:
@@ -69,7 +69,7 @@ def reference(text: str) -> Any:
 def test_libyaml_reads_every_bundled_file_and_as_the_reference_does(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     doc = yamlsrc._libyaml(text, "f.yaml")  # raises if libyaml were not trusted with it
-    assert ("read", repr(doc.data), doc.values, doc.keys) == reference(text)
+    assert ("read", repr(doc.data), doc.values, doc.keys, doc.written) == reference(text)
 
 
 TRICKY = [
@@ -105,6 +105,26 @@ def test_libyaml_reads_like_the_reference(tree: Any, flow: bool | None, style: s
         cut = int(at * len(text))
         text = text[:cut] + what + text[cut:]
     assert outcome(text) == reference(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(TREES, st.sampled_from([None, False, True]), st.sampled_from([None, "'", '"', "|", ">"]),
+       st.lists(st.tuples(st.floats(0, 1), NOISE), max_size=2))
+def test_lines_ending_cr_lf_read_as_the_reference_reads_them(tree: Any, flow: bool | None, style: str | None,
+                                                            noise: list[tuple[float, str]]) -> None:
+    """libyaml reads the text with its CR LF line ends made LF; the reference reads it as it is, alike."""
+    text = yaml.safe_dump(tree, default_flow_style=flow, default_style=style, allow_unicode=True)
+    for at, what in noise:
+        cut = int(at * len(text))
+        text = text[:cut] + what + text[cut:]
+    assert outcome(text.replace("\n", "\r\n")) == reference(text.replace("\n", "\r\n"))
+
+
+@pytest.mark.skipif(not yaml.__with_libyaml__, reason="PyYAML without libyaml")
+def test_a_referral_saved_on_windows_is_read_by_libyaml() -> None:
+    text = EXAMPLE.read_text(encoding="utf-8").replace("\n", "\r\n")
+    doc = yamlsrc._libyaml(text.replace("\r\n", "\n"), "f.yaml")  # raises if libyaml were not trusted with it
+    assert ("read", repr(doc.data), doc.values, doc.keys, doc.written) == reference(text)
 
 
 @pytest.fixture

@@ -293,8 +293,9 @@ def test_open_a_broken_file_keeps_the_form(client: TestClient) -> None:
     r = client.post("/open", files={"saved_file": ("my.yaml", bad, "application/yaml")}, data=current)
     assert r.status_code == 422
     assert 'value="R-KEEP"' in r.text and ">typed before opening</textarea>" in r.text
-    assert ("<p class=\"field-error\" id=\"err-saved-file\">my.yaml:3:1: not valid YAML: while parsing a flow sequence"
-            " expected &#39;,&#39; or &#39;]&#39;, but got &#39;&lt;stream end&gt;&#39;; the form is unchanged.</p>") in r.text
+    assert ("<p class=\"field-error\" id=\"err-saved-file\">my.yaml:2:12: not valid YAML: the list opened at line 2,"
+            " column 12 is never closed: the file ends at line 3, column 1 without its &#39;]&#39;; the form is"
+            " unchanged.</p>") in r.text
 
 
 def test_open_a_file_with_bad_values_loads_the_rest_and_locates_each_problem(client: TestClient) -> None:
@@ -316,6 +317,18 @@ def test_open_a_hand_typed_file_reads_a_bare_no_as_the_check_does(client: TestCl
     assert r.status_code == 200, r.text
     assert re.search(r'name="communicates_symptoms" value="no"[^>]* checked', r.text)
     assert re.search(r'name="diagnosis_cp" value="no"[^>]* checked', r.text)
+
+
+def test_open_keeps_the_id_as_written_and_reads_a_bom(client: TestClient) -> None:
+    """`referral_id: 0012` opens as 0012 (YAML 1.1 read it as octal 10), when the file is valid and when not."""
+    r = client.post("/open", files={"saved_file": ("r.yaml", b"\xef\xbb\xbfreferral_id: 0012\nage_years: 010\n",
+                                                   "application/yaml")})
+    assert r.status_code == 200, r.text
+    assert "Opened r.yaml: referral 0012." in r.text and 'value="10"' in r.text
+    r = client.post("/open", files={"saved_file": ("r.json", b'{"referral_id": 1.50, "age_years": "0x1F"}',
+                                                   "application/json")})
+    assert r.status_code == 422
+    assert 'value="1.50"' in r.text and "r.json:1:36: field &#39;age_years&#39;: &#39;0x1F&#39; is not a number" in r.text
 
 
 def test_open_without_a_file_or_with_a_binary_file(client: TestClient) -> None:

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from ..definition import Pathway
-from ..errors import Code, Problem
+from ..errors import Problem
 from ..filekinds import FHIR_KEY
-from ..inputs import Record, jsonl_lines
+from ..inputs import Record, jsonl_lines, row_code
 from ..yamlsrc import MAX_BYTES, Located
 from .rowpath import Pending, csv_cells, json_line, read_record
 from .sources import BOM, Task
@@ -195,11 +195,13 @@ def _csv_chunk(data: bytes, task: Task, enums: Mapping[str, pl.Enum]) -> Batch |
     if raw is None:
         raw = _read_cells(data, width)
     newlines = data.count(b"\n") if task.newlines is None or len(data) != task.end - task.start else task.newlines
-    if raw is not None and raw.height == newlines + (not data.endswith(b"\n")):
+    # Polars pads a short row with empty cells: the commas tell (each row has `width - 1` if none is short)
+    if raw is not None and raw.height == newlines + (not data.endswith(b"\n")) \
+            and data.count(b",") == (width - 1) * raw.height:
         batch = Batch("csv", raw=raw, raw_lines=list(range(at, at + raw.height)))
         batch.reread = lambda k: csv_cells(task.name, at + k, header, ["" if c is None else c for c in raw.row(k)])
         return batch
-    return None   # a row with more cells than the header, say: the row engine reads the task
+    return None   # a row with more or fewer cells than the header, say: the row engine reads the task
 
 
 def _read_cells(payload: str | bytes, width: int, enums: Mapping[str, pl.Enum] | None = None) -> pl.DataFrame | None:
@@ -231,9 +233,9 @@ def _rows(task: Task, pathway: Pathway) -> Batch:
     for line, row in task.rows:
         if isinstance(row, str):   # the csv module refused the row (inputs reports it the same way)
             source = f"{task.name}:{line}"
-            problem = Problem(task.name, line, None, row, code=Code.CSV_SYNTAX)
+            problem = Problem(task.name, line, None, row, code=row_code(row))
             batch.routed.append((line, read_record(Record(source, Located(source, None), problem))))
-        elif len(row) > width:
+        elif len(row) != width:   # too many cells, or too few: the row validator says so
             batch.routed.append((line, csv_cells(task.name, line, header, row)))
         else:
             good.append((line, row))

@@ -81,6 +81,7 @@ def cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
     written = [f for f in (None if to_stdout else args.output, args.csv, args.rejects) if f]
     print(f"audit: {record_count(page.records)} = {page.evaluated:,} evaluated"
           f" + {page.rejected:,} not evaluated"
+          f"{'' if page.records else '; no record found in the inputs'}"
           f" ({page.rechecked:,} checked row by row; {time.monotonic() - started:.1f} s)"
           f"{'; wrote ' + ', '.join(written) if written else ''}", file=sys.stderr)
     return 0

@@ -21,8 +21,8 @@ from pydantic import BaseModel, ValidationError
 
 from ..definition import Pathway
 from ..filekinds import DocumentKind, document_kind
-from ..inputs import Record, csv_record, csv_row
-from ..referral import Values, referral_model, to_values
+from ..inputs import Record, csv_record, csv_row, jsonl_record
+from ..referral import Values, number_for_text, referral_model, to_values
 from ..service import validate_referral
 from ..yamlsrc import MAX_BYTES, Located, parse_json
 from . import jsonline
@@ -89,12 +89,18 @@ def decide(pending: Pending, pathway: Pathway) -> Decided | None:
     elif pending.kind == "csv":
         if not any(cell.strip() for cell in pending.cells):
             return None
-        if len(pending.cells) > len(pending.header):
+        if len(pending.cells) != len(pending.header):   # too many cells, or too few (cut off?)
             return Decided(None, problems(pending, pathway))
         data, _ = csv_row(list(pending.header), list(pending.cells), pathway)
     else:
         record = pending.record
         assert record is not None
+        if record.problem is not None:
+            return Decided(None, (str(record.problem),))
+        values, found = validate_referral(pathway, record.doc)
+        return Decided(values, None if values is not None else tuple(str(p) for p in found))
+    if pending.kind == "json" and number_for_text(data, pathway.fields):
+        record = jsonl_record(pending.text, pending.name, pending.line)   # keeps the characters written (1.50)
         if record.problem is not None:
             return Decided(None, (str(record.problem),))
         values, found = validate_referral(pathway, record.doc)

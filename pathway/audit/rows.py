@@ -16,8 +16,8 @@ from pathlib import Path
 from ..backends import get_evaluator
 from ..definition import STATUSES, Pathway
 from ..engine import evaluate
-from ..errors import Code, Problem
-from ..inputs import Record, jsonl_lines, read_file
+from ..errors import Problem
+from ..inputs import Record, jsonl_lines, read_file, row_code
 from ..outputs import inert_cell
 from ..yamlsrc import Located
 from . import rowpath
@@ -44,7 +44,7 @@ def pending_records(task: Task, pathway: Pathway) -> Iterator[tuple[int, Pending
             if isinstance(row, str):
                 source = f"{task.name}:{number}"
                 yield number, read_record(Record(source, Located(source, None),
-                                                 Problem(task.name, number, None, row, code=Code.CSV_SYNTAX)))
+                                                 Problem(task.name, number, None, row, code=row_code(row))))
             else:
                 yield number, csv_cells(task.name, number, task.header, row)
     elif task.kind == "failed":

@@ -68,7 +68,8 @@ def audit(
         merger = Merger(pathway, keep, matrix, rejects)
         tracker = progress or Progress(0, stream=io.StringIO())   # not a terminal: silent
         tracker.total = max(1, total)
-        for task, result in (runner or run_here)(pathway, plan(files, batch), lambda: merger.narrow(options), columnar):
+        tasks = plan(files, batch, pathway)
+        for task, result in (runner or run_here)(pathway, tasks, lambda: merger.narrow(options), columnar):
             merger.add(result)
             tracker.update(task.size, result.records)
         tracker.close()

@@ -12,14 +12,14 @@ JSON) travel as lists of paths. No polars here: workers import this module.
 from __future__ import annotations
 
 import codecs
-import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import Code, InputError, Problem
 from ..filekinds import ALL_SUFFIXES, CSV_SUFFIXES, MANY_SUFFIXES
-from ..inputs import expand, must_exist
+from ..definition import Pathway
+from ..inputs import csv_rows, expand, header_problem, must_exist
 
 BOM = b"\xef\xbb\xbf"
 BLOCK = 1 << 20
@@ -70,7 +70,7 @@ def check_inputs(inputs: Iterable[str]) -> list[Path]:
     return files
 
 
-def plan(files: list[Path], batch: int) -> Iterator[Task]:
+def plan(files: list[Path], batch: int, pathway: Pathway) -> Iterator[Task]:
     """Tasks covering every record of every file, in order."""
     index = 0
     pending: list[str] = []
@@ -92,13 +92,16 @@ def plan(files: list[Path], batch: int) -> Iterator[Task]:
                 yield from flush()
             continue
         yield from flush()
-        for task in _big_file(path, suffix in CSV_SUFFIXES, batch, index):
+        first = index
+        for task in _big_file(path, suffix in CSV_SUFFIXES, batch, index, pathway):
             yield task
             index = task.index + 1
+        if index == first:   # nothing to read in it (empty, or a header only): `inputs.read_file` says so
+            pending.append(str(path))
     yield from flush()
 
 
-def _big_file(path: Path, is_csv: bool, batch: int, index: int) -> Iterator[Task]:
+def _big_file(path: Path, is_csv: bool, batch: int, index: int, pathway: Pathway) -> Iterator[Task]:
     name = str(path)
     try:
         scan = _scan(path, is_csv, batch)
@@ -110,13 +113,17 @@ def _big_file(path: Path, is_csv: bool, batch: int, index: int) -> Iterator[Task
                    problem=Problem(name, None, None, f"not UTF-8 text (byte {scan.bad_byte})", code=Code.NOT_UTF8))
         return
     if is_csv and (scan.csv_module or scan.lone_cr or scan.nul):
-        yield from _csv_rows(path, batch, index)
+        yield from _csv_rows(path, batch, index, pathway)
         return
     header: tuple[str, ...] = ()
     if is_csv:
         with path.open("rb") as f:
             raw = f.read(scan.header_end)
         header = tuple(raw.removeprefix(BOM).decode("utf-8").rstrip("\r\n").split(","))
+        problem = header_problem(header, name, pathway)
+        if problem is not None:
+            yield Task(index, "failed", name, size=file_size(name), problem=problem)
+            return
     starts = [(scan.header_end, 1 if is_csv else 0)] + scan.cuts
     ends = scan.cuts + [(file_size(name), scan.newlines)]
     for (start, lines), (end, lines_after) in zip(starts, ends):
@@ -181,7 +188,7 @@ def _scan(path: Path, is_csv: bool, batch: int) -> Scan:
     return scan
 
 
-def _csv_rows(path: Path, batch: int, index: int) -> Iterator[Task]:
+def _csv_rows(path: Path, batch: int, index: int, pathway: Pathway) -> Iterator[Task]:
     """A CSV with quotes, read row by row exactly as `inputs` reads it, in batches of rows."""
     name = str(path)
     read = [0]
@@ -192,31 +199,24 @@ def _csv_rows(path: Path, batch: int, index: int) -> Iterator[Task]:
             yield line
 
     with path.open("r", encoding="utf-8-sig", newline="") as f:
-        reader = csv.reader(counted(f))
-        try:
-            header = tuple(next(reader))
-        except StopIteration:
+        reader = csv_rows(counted(f))
+        header = next(reader, None)
+        if header is None:
             return
-        except csv.Error as exc:
-            problem = Problem(name, 1, None, f"not valid CSV: {exc}", code=Code.CSV_SYNTAX)
+        problem = (Problem(name, 1, None, header[1], code=Code.CSV_SYNTAX) if isinstance(header[1], str)
+                   else header_problem(header[1], name, pathway))
+        if problem is not None:
             yield Task(index, "failed", name, problem=problem)
             return
         rows: list[tuple[int, tuple[str, ...] | str]] = []
         done = read[0]
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                rows.append((reader.line_num, f"not valid CSV: {exc}"))
-                continue
-            rows.append((reader.line_num, tuple(row)))
+        for line, row in reader:
+            rows.append((line, row if isinstance(row, str) else tuple(row)))
             if len(rows) >= batch:
-                yield Task(index, "rows", name, size=read[0] - done, header=header, rows=tuple(rows))
+                yield Task(index, "rows", name, size=read[0] - done, header=tuple(header[1]), rows=tuple(rows))
                 index, rows, done = index + 1, [], read[0]
         if rows:
-            yield Task(index, "rows", name, size=read[0] - done, header=header, rows=tuple(rows))
+            yield Task(index, "rows", name, size=read[0] - done, header=tuple(header[1]), rows=tuple(rows))
 
 
 def file_size(path: str | Path) -> int:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ..options import moment
-from ..outputs import write_atomic
+from ..outputs import in_place, write_atomic
 from . import DEFAULT_TITLE
 
 if TYPE_CHECKING:   # the command line loads the packet's machinery only for `mdt` itself
@@ -35,9 +35,10 @@ def meeting_date(text: str) -> dt.date:
 
 
 def output_path(text: str) -> Path:
-    """-o: the packet file; its suffix picks PDF or HTML."""
+    """-o: the packet file; its suffix picks PDF or HTML (HTML for what is written into, such as
+    /dev/stdout, whatever its name)."""
     path = Path(text)
-    if path.suffix.lower() not in SUFFIXES:
+    if path.suffix.lower() not in SUFFIXES and not in_place(path):
         raise argparse.ArgumentTypeError(f"must name a .pdf or .html file, not {text!r}")
     return path
 
@@ -65,7 +66,7 @@ def cmd_mdt(args: argparse.Namespace, out: TextIO) -> int:
         for problem in record.problems:
             print(problem, file=sys.stderr)
     _warn_duplicates(packet)
-    fmt = SUFFIXES[args.output.suffix.lower()]
+    fmt = SUFFIXES.get(args.output.suffix.lower(), "html")
     if fmt == "pdf":
         printed = html_to_pdf(render_html(packet, pdf=True))
         data, what = printed.data, f"pdf, {printed.pages} page{'s' if printed.pages != 1 else ''}"

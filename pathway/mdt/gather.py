@@ -37,6 +37,7 @@ def _referral_id(record: Record) -> str | None:
     """The id a broken record claims, so the cover can name the child it concerns."""
     data = record.doc.data
     value = data.get("referral_id") if isinstance(data, dict) else None
+    value = record.doc.written.get(("referral_id",), value)  # as written: `referral_id: 0012` is "0012"
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         return None
     return str(value).strip() or None

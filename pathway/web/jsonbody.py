@@ -14,7 +14,7 @@ from typing import Any, Literal, overload
 
 from ..definition import Pathway
 from ..errors import InputError, Problem
-from ..referral import Values
+from ..referral import Values, number_for_text
 from ..service import referral_values
 from ..yamlsrc import DuplicateKey, Located, LoadFailure, Path_, duplicate_problem, load_json, parse_json
 
@@ -71,10 +71,11 @@ def read_referral(pathway: Pathway, body: bytes, find: Find = _whole) -> Values 
     if found is None:
         return None
     value, at = found
-    try:
-        return referral_values(pathway, Located(FILE, data), value, at)
-    except InputError:
-        pass
+    if not number_for_text(value, pathway.fields):  # whose characters only the reading with positions has
+        try:
+            return referral_values(pathway, Located(FILE, data), value, at)
+        except InputError:
+            pass
     try:  # locate each problem in the body (only now: positions cost a second parse)
         doc = load_json(text, FILE)
     except LoadFailure:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from ...referral import as_written
 from ...render import render
 from ...yamlsrc import LoadFailure, load_text
 from ..dependencies import FormDep, SiteDep, read_form
@@ -97,7 +98,7 @@ async def open_saved(site: SiteDep, form: FormDep) -> Response:
                                    file_errors=["Choose a saved referral file first, then press Open."]))
     name = shown_filename(upload.filename)
     try:
-        doc = load_text(upload.content.decode("utf-8"), name)
+        doc = load_text(upload.content.decode("utf-8-sig"), name)  # a BOM, as Windows' Notepad writes it
     except UnicodeDecodeError:
         return html(site.form_page(current, [], current_data, status=422, required=False,
                                    file_errors=[f"{name}: not UTF-8 text; the form is unchanged."]))
@@ -111,7 +112,7 @@ async def open_saved(site: SiteDep, form: FormDep) -> Response:
     if not isinstance(doc.data, dict):
         return html(site.form_page(current, [], current_data, status=422, required=False,
                                    file_errors=[f"{problems[0]}; the form is unchanged."]))
-    readable = {k: v for k, v in doc.data.items() if k in site.fields}
+    readable = {k: v for k, v in as_written(doc.data, site.fields, doc).items() if k in site.fields}
     count = len(problems)
     return html(site.form_page(
         answers_of(readable, site.fields), problems, readable, status=422, located=True,
