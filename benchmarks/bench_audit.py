@@ -167,7 +167,8 @@ def measure(cmd: list[str], env: dict[str, str]) -> Run:
     """Wall time, peak summed RSS, stdout and stderr of a command (which must succeed)."""
     peak = 0
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            cwd=tempfile.gettempdir())   # not a checkout: `python -m` puts the folder first on sys.path
     done = threading.Event()
 
     def sample() -> None:
