@@ -1,8 +1,7 @@
 """What a task is asked for (`Options`) and what it sends back (`TaskResult`).
 
-Apart from `task` so that the main process, which only merges results, never
-imports Polars or the columnar engine: it starts faster, and it leaves the
-cores to the workers.
+Apart from `task` so that the row engine and the merging never import Polars
+or the columnar engine: a small audit starts as fast as a check.
 """
 from __future__ import annotations
 

@@ -3,8 +3,8 @@
 Every task runs the same function (`run_task`), here in this process or on a
 Dask cluster (`cluster`), and results are merged in task order, so the files
 do not depend on where, or how many at once, the tasks ran. One process is
-enough on one machine: Polars spreads each batch over the cores itself (see
-docs/audit.md for the figures against worker processes).
+enough on one machine: two tasks at a time in threads, each spread over the
+cores by Polars (see docs/audit.md for the figures against worker processes).
 
 Output files are written beside their targets under a temporary name and
 renamed only when the audit is complete, so an interrupted audit leaves no
@@ -21,8 +21,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from types import ModuleType
 from dataclasses import dataclass
+from types import ModuleType
 
 from ..definition import Pathway
 from ..outputs import atomic_output
@@ -32,7 +32,6 @@ from .progress import Progress
 from .results import Options, TaskResult
 from .sources import Task, check_inputs, file_size, plan
 
-ENGINES = ("auto", "columnar", "row")
 THREADS = 2
 """Tasks run at once in this process (results do not depend on it)."""
 SMALL_INPUT = 2 << 20
@@ -56,7 +55,7 @@ def audit(
     runner: Runner | None = None,
 ) -> AuditPage:
     """Audit every record of `inputs`; write the page and the files asked for; return the page.
-    `runner`: where the tasks run (default: here, one after another)."""
+    `runner`: where the tasks run (default: `run_here`, in this process)."""
     files = check_inputs(inputs)
     total = sum(file_size(f) for f in files)
     columnar = engine == "columnar" or (engine == "auto" and total >= SMALL_INPUT)

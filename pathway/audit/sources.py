@@ -1,13 +1,14 @@
 """Cut the audit's inputs into tasks of about one batch of records each, in input order.
 
-Runs in the main process and stays cheap: it reads big files once in blocks to
+Runs where the audit runs and stays cheap: it reads big files once in blocks to
 check they are UTF-8 (a file that is not is one rejected record, as in
 `inputs.read_file`) and to find cut points at line ends, but parses nothing.
 A JSONL file, or a CSV file without quote characters, is cut into byte ranges
-that workers read on their own. A CSV file with quotes may hold line breaks
-inside cells, so its rows are read here with the `csv` module, exactly as
-`inputs` reads them, and shipped to workers in batches. Referral files (YAML,
-JSON) travel as lists of paths. No polars here: workers import this module.
+that each task reads on its own (here or on a Dask worker). A CSV file with
+quotes may hold line breaks inside cells, so its rows are read here with the
+`csv` module, exactly as `inputs` reads them, and travel with their tasks in
+batches. Referral files (YAML, JSON) travel as lists of paths. No Polars here:
+the row engine imports this module.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ FILES_PER_TASK = 200
 
 @dataclass(frozen=True)
 class Task:
-    """One unit of work for a worker; `index` orders results, `size` drives the progress bar."""
+    """One unit of work; `index` orders results, `size` drives the progress bar."""
 
     index: int
     kind: str                      # "jsonl", "csv" (byte ranges), "rows" (CSV rows read here), "files", "failed"
@@ -40,7 +41,7 @@ class Task:
     end: int = 0
     first_line: int = 1            # the line number of the byte range's first line in its file
     header: tuple[str, ...] = ()
-    newlines: int | None = None    # "\n" in a CSV byte range, as the scan counted them (the worker checks its rows)
+    newlines: int | None = None    # "\n" in a CSV byte range, as the scan counted them (the reader checks its rows)
     rows: tuple[tuple[int, tuple[str, ...] | str], ...] = ()   # (line, cells) or (line, CSV error)
     files: tuple[str, ...] = ()
     problem: Problem | None = None

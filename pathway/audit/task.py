@@ -53,7 +53,7 @@ _CONTEXT: _Context | None = None
 
 def prepare(pathway: Pathway) -> None:
     """Process start-up: compile once for the pathway the main process loaded and checked
-    (a worker receives it pickled: no rule files are read again, and they cannot have changed)."""
+    (a Dask worker receives it pickled: no rule files are read again, and they cannot have changed)."""
     global _CONTEXT
     if _CONTEXT is None or _CONTEXT.pathway is not pathway:
         _CONTEXT = _Context(pathway)
