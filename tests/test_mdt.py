@@ -130,7 +130,6 @@ def test_packet_is_made_in_one_command(made: Made) -> None:
 
 def test_cover_rows_least_complete_first(made: Made) -> None:
     cover = made.flat[0]
-    f = "referrals"
     assert "ITB referrals: MDT meeting Meeting date Thursday 3 December 2026 (2026-12-03)" in cover
     assert "Version itb-cp version 2.0.0 (checklist-v2)" in cover
     assert "Referrals 4 included; 2 not included (listed below)" in cover
@@ -138,11 +137,11 @@ def test_cover_rows_least_complete_first(made: Made) -> None:
     header = "# Referral Case profile Documented Points to discuss Page"
     profile = ("Age: 9 years GMFCS level: IV: self-mobility with limitations; may use powered mobility"
                " Type of raised tone: Spastic Referral date: 2026-10-14")
-    rows = [  # number, id, source, profile, documented, completeness, discussion points, page
-        f"1 R-002 {f}/d-R-002.yaml {profile} 7 of 24 29% 0 2",
-        f"2 R-001 {f}/c-R-001.yaml {profile} 17 of 22 77% 3 7",  # ties with R-004: by referral id
-        f"3 R-004 {f}/a- agenda.jsonl:1 {profile} 17 of 22 77% 3 12",
-        f"4 R-003 {f}/e-R-003.json {profile} 20 of 24 83% 7 17",
+    rows = [  # number, id (not the file), profile, documented, completeness, discussion points, page
+        f"1 R-002 {profile} 7 of 24 29% 0 2",
+        f"2 R-001 {profile} 17 of 22 77% 3 7",  # ties with R-004: by referral id
+        f"3 R-004 {profile} 17 of 22 77% 3 12",
+        f"4 R-003 {profile} 20 of 24 83% 7 17",
     ]
     assert header + " " + " ".join(rows) + " Not included in this packet (2)" in cover
     assert "Met" not in cover and "Not met" not in cover
@@ -404,3 +403,89 @@ def test_a_record_not_included_is_named_by_its_id_as_written(pathway: Pathway, t
     assert [(n.referral_id, [str(p) for p in n.problems]) for n in gathered.not_included] == [
         ("0012", [f"{tmp_path}/r.yaml:2:12: field 'age_years': 40 is out of range; allowed: a number from 0 to 25"
                   " years"])]
+
+
+# --- the agenda --------------------------------------------------------------------
+
+AGENDA_CSV = "\ufeffreferral_id,time,presenter\nR-003,09:30,Dr <b>Okafor</b>\nR-404,09:45,Dr Lee\n,,\nR-001,10:00,\n"
+
+
+def test_agenda_orders_the_cover_and_gives_time_and_presenter(tmp_path: Path) -> None:
+    from pathway.mdt.agenda import AgendaEntry, read_agenda
+
+    folder = write_meeting(tmp_path / "referrals")
+    (tmp_path / "agenda.csv").write_text(AGENDA_CSV, encoding="utf-8")
+    assert read_agenda(tmp_path / "agenda.csv").entries == (
+        AgendaEntry("R-003", "09:30", "Dr <b>Okafor</b>"), AgendaEntry("R-404", "09:45", "Dr Lee"),
+        AgendaEntry("R-001", "10:00", ""))
+    r = run("mdt", str(folder), "-o", str(tmp_path / "p.html"), "--agenda", str(tmp_path / "agenda.csv"), "--now", AT)
+    assert r.code == 0, r.err
+    assert (f"pathway mdt: on the agenda ({tmp_path}/agenda.csv) but not in the packet: R-404; listed on the"
+            " cover\n") in r.err
+    html = (tmp_path / "p.html").read_text(encoding="utf-8")
+    rows = re.findall(r'<td class="num">(\d)</td>\s*<td class="time">([^<]*)</td>\s*<td><a href="#child-\d"><strong>'
+                      r'([^<]+)</strong></a>(?:<span class="source">([^<]*)</span>)?</td>\s*<td>([^<]*)</td>', html)
+    assert rows == [("1", "09:30", "R-003", "", "Dr &lt;b&gt;Okafor&lt;/b&gt;"), ("2", "10:00", "R-001", "", ""),
+                    ("3", "", "R-002", "not on the agenda", ""), ("4", "", "R-004", "not on the agenda", "")]
+    assert "<strong>R-404</strong> (09:45, Dr Lee): no referral with this id in the inputs" in html
+    assert "In the agenda's order, then the referrals not on the agenda, least completely documented first." in html
+
+
+def test_agenda_problems_name_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "agenda.csv").write_text("referral_id,time,presenter\nR-001,09:30\n ,09:45,Dr Lee\nR-001,10:00,,x\n"
+                                         "R-001,10:15\n", encoding="utf-8")
+    r = run("mdt", str(EXAMPLE), "-o", str(tmp_path / "p.html"), "--agenda", str(tmp_path / "agenda.csv"))
+    assert r.code == 2
+    assert r.err == (f"{tmp_path}/agenda.csv:3: referral_id is empty: each agenda row names one referral\n"
+                     f"{tmp_path}/agenda.csv:4:4: 4 cells, but the header has 3\n"
+                     f"{tmp_path}/agenda.csv:5: referral R-001 is already on the agenda (line 2): give each referral"
+                     " once\npathway: 3 problem(s); nothing was produced.\n")
+    assert not (tmp_path / "p.html").exists()
+
+
+@pytest.mark.parametrize(("name", "text", "message"), [
+    ("a.csv", "id,time\nR-001,09:00\n",
+     "a.csv:1: no referral_id column: the first line must be the header referral_id,time,presenter\n"
+     "a.csv:1:1: unknown column 'id'; the columns are referral_id, time, presenter"),
+    ("a.csv", "referral_id,presentor\nR-001,Dr A\n",
+     "a.csv:1:2: unknown column 'presentor' (did you mean 'presenter'?); the columns are referral_id, time, presenter"),
+    ("a.csv", "referral_id,time\n", "a.csv: the agenda lists no referral"),
+    ("a.yaml", "referral_id: R-001\n",
+     "a.yaml:1:1: the agenda must be a list of entries, each with referral_id (and optionally time and presenter)"),
+    ("a.yaml", "- referral_id: R-001\n  time: [9, 30]\n- referral_id: R-002\n  room: 4\n",
+     "a.yaml:2:9: time must be text\na.yaml:4:3: unknown key 'room'; the keys are referral_id, time, presenter"),
+])
+def test_agenda_file_problems(name: str, text: str, message: str) -> None:
+    from pathway.errors import InputError
+    from pathway.mdt.agenda import parse_agenda
+
+    with pytest.raises(InputError) as error:
+        parse_agenda(text, name)
+    assert str(error.value) == message
+
+
+def test_agenda_from_yaml_keeps_what_was_written() -> None:
+    from pathway.mdt.agenda import AgendaEntry, parse_agenda
+
+    agenda = parse_agenda("- referral_id: 0012\n  time: 09:30\n  presenter: Dr   A\n- {referral_id: R-2}\n", "a.yaml")
+    assert agenda.entries == (AgendaEntry("0012", "09:30", "Dr A"), AgendaEntry("R-2"))
+    assert parse_agenda('[{"referral_id": "R-1", "time": "9.30"}]', "a.json").entries == (AgendaEntry("R-1", "9.30"),)
+
+
+def test_agenda_from_a_form_without_a_file(pathway: Pathway, report_of: Callable[..., Included]) -> None:
+    """What a web page does: entries from its rows; problems name the form and the row."""
+    from pathway.errors import InputError
+    from pathway.mdt.agenda import AgendaEntry, make_agenda
+
+    with pytest.raises(InputError) as error:
+        make_agenda([AgendaEntry("A"), AgendaEntry("  "), AgendaEntry("A")], file="agenda form")
+    assert [(p.line, p.field, p.code.value) for p in error.value.problems] == [
+        (2, "referral_id", "missing-required-field"), (3, "referral_id", "duplicate-id")]
+    agenda = make_agenda([AgendaEntry(" B ", "14:00", "Dr  Z"), AgendaEntry("Q")])
+    at = dt.datetime(2026, 12, 3, 9, tzinfo=dt.timezone.utc)
+    inputs = [report_of("1", referral_id="A"), report_of("2", referral_id="B"),
+              report_of("3", referral_id="C", orthotics="unknown", goals_documented="unknown")]
+    packet = build_packet(pathway, inputs, [NotIncluded("4", (), "Q")], generated_at=at, agenda=agenda)
+    assert [(c.report.referral_id, c.slot) for c in packet.children] == [
+        ("B", AgendaEntry("B", "14:00", "Dr Z")), ("C", None), ("A", None)]
+    assert [(m.entry.referral_id, m.unread) for m in packet.agenda_missing] == [("Q", True)]

@@ -51,6 +51,13 @@ def _warn_duplicates(packet: Packet) -> None:
               "flagged on the cover; check each against its file", file=sys.stderr)
 
 
+def _warn_missing(packet: Packet, agenda: str | None) -> None:
+    if packet.agenda_missing:
+        ids = ", ".join(m.entry.referral_id for m in packet.agenda_missing)
+        print(f"pathway mdt: on the agenda ({agenda}) but not in the packet: {ids}; listed on the cover",
+              file=sys.stderr)
+
+
 def cmd_mdt(args: argparse.Namespace, out: TextIO) -> int:
     from ..cli import chosen_pathway
     from ..service import now
@@ -59,13 +66,18 @@ def cmd_mdt(args: argparse.Namespace, out: TextIO) -> int:
     from .render import render_html
 
     pathway = chosen_pathway(args)
+    agenda = None
+    if args.agenda is not None:
+        from .agenda import read_agenda
+        agenda = read_agenda(args.agenda)   # a bad agenda: every problem, exit 2, nothing written
     at = args.now or now()
     packet, gathered = make_packet(args.referrals, pathway, at=at, title=args.title, meeting_date=args.meeting_date,
-                                   engine=args.engine, cross=args.cross_check)
+                                   engine=args.engine, cross=args.cross_check, agenda=agenda)
     for record in gathered.not_included:
         for problem in record.problems:
             print(problem, file=sys.stderr)
     _warn_duplicates(packet)
+    _warn_missing(packet, args.agenda)
     fmt = SUFFIXES.get(args.output.suffix.lower(), "html")
     if fmt == "pdf":
         printed = html_to_pdf(render_html(packet, pdf=True))
@@ -86,15 +98,20 @@ def register(sub: Any, rules_opt: Any, engine_opts: Any) -> None:
     """Add `pathway mdt` to the CLI."""
     p = sub.add_parser(
         "mdt", help="one packet for an MDT meeting (PDF or HTML): a cover, a section per referral, the evidence once",
-        description="Make one packet for an MDT meeting: a cover listing every referral (least completely "
-                    "documented first) and any that could not be read, then one section per referral, then the "
-                    "evidence summary. A discussion aid: never an eligibility decision or a recommendation.",
+        description="Make one packet for an MDT meeting: a cover listing every referral (in the agenda's order, "
+                    "else least completely documented first) and any that could not be read, then one section per "
+                    "referral, then the evidence summary. A discussion aid: never an eligibility decision or a "
+                    "recommendation.",
     )
     p.add_argument("referrals", nargs="+", metavar="REFERRALS",
                    help="referral files (.yaml, .yml, .json), folders of them, or JSONL files (one referral a line)")
     p.add_argument("-o", "--output", required=True, type=output_path, metavar="FILE",
                    help="the packet: packet.pdf or packet.html (the suffix picks the format)")
     p.add_argument("--meeting-date", type=meeting_date, metavar="YYYY-MM-DD", help="the meeting's date, on the cover")
+    p.add_argument("--agenda", metavar="FILE",
+                   help="the meeting's order: a CSV file with the header referral_id,time,presenter (time and "
+                        "presenter optional), or a YAML/JSON list of the same keys; referrals not on it follow, "
+                        "least completely documented first")
     p.add_argument("--title", default=DEFAULT_TITLE, help=f"the meeting's title (default: {DEFAULT_TITLE!r})")
     p.add_argument("--now", type=moment, metavar="TIME",
                    help="fixed generation time, ISO 8601 (default: SOURCE_DATE_EPOCH or now)")

@@ -18,6 +18,7 @@ from ..filekinds import ALL_SUFFIXES
 from ..inputs import Record, iter_records, must_exist
 from ..service import check, referral_values
 from . import DEFAULT_TITLE
+from .agenda import Agenda
 from .packet import Included, NotIncluded, Packet, build_packet
 
 
@@ -64,10 +65,11 @@ def gather(
 
 def make_packet(
     inputs: Sequence[str | Path], pathway: Pathway, *, at: dt.datetime, title: str = DEFAULT_TITLE,
-    meeting_date: dt.date | None = None, engine: str = "python", cross: bool = False,
+    meeting_date: dt.date | None = None, engine: str = "python", cross: bool = False, agenda: Agenda | None = None,
 ) -> tuple[Packet, Gathered]:
-    """The packet for a meeting from its inputs; `InputError` only when an input is not there (a
-    typo in the meeting's list) or the inputs hold no referral at all."""
+    """The packet for a meeting from its inputs, in `agenda` order when given (see `agenda.py`);
+    `InputError` only when an input is not there (a typo in the meeting's list) or the inputs hold
+    no referral at all."""
     must_exist(inputs)
     gathered = gather(inputs, pathway, at=at, engine=engine, cross=cross)
     if not gathered.records:
@@ -75,5 +77,5 @@ def make_packet(
                                   code=Code.NO_REFERRAL_FILES)
                           for i in inputs])
     packet = build_packet(pathway, gathered.included, gathered.not_included, generated_at=at, title=title,
-                          meeting_date=meeting_date)
+                          meeting_date=meeting_date, agenda=agenda)
     return packet, gathered

@@ -17,6 +17,7 @@ from ..definition import Pathway
 from ..errors import Problem
 from ..report import EvidenceOut, PathwayInfo, Report, format_time
 from . import DEFAULT_TITLE
+from .agenda import Agenda, AgendaEntry
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -52,6 +53,8 @@ class Child:
     report: Report
     duplicate: bool
     """Another referral in this packet has the same referral id."""
+    slot: AgendaEntry | None = None
+    """Its line of the agenda (time, presenter), when the meeting has one and lists it."""
 
     @property
     def anchor(self) -> str:
@@ -75,6 +78,15 @@ class Unread:
 
 
 @dataclass(frozen=True)
+class Missing:
+    """An agenda entry with no referral in the packet; `unread` when a record that could not be read
+    claims its id (the cover lists that record under "not included")."""
+
+    entry: AgendaEntry
+    unread: bool
+
+
+@dataclass(frozen=True)
 class Packet:
     """Everything the packet shows; HTML and PDF are renderings of this."""
 
@@ -90,6 +102,18 @@ class Packet:
     duplicate_ids: tuple[str, ...]
     evidence_introduction: str
     evidence: tuple[EvidenceOut, ...]
+    agenda: Agenda | None = None
+    agenda_missing: tuple[Missing, ...] = ()
+    """Agenda entries no included referral answers to, in agenda order."""
+
+    @property
+    def times(self) -> bool:
+        """The cover has a time column: the agenda gives a time for at least one referral."""
+        return self.agenda is not None and self.agenda.has_times
+
+    @property
+    def presenters(self) -> bool:
+        return self.agenda is not None and self.agenda.has_presenters
 
     @property
     def document_title(self) -> str:
@@ -120,6 +144,18 @@ def order_key(position: int, report: Report) -> tuple[float, str, int]:
     return (report.summary.completeness, report.referral_id, position)
 
 
+def ranked(included: Sequence[Included], agenda: Agenda | None = None) -> list[tuple[int, Included]]:
+    """(input position, referral) in packet order: the agenda's order first, when there is one (two
+    referrals with one id side by side at its place), then the rest least complete first."""
+    after = len(agenda.entries) if agenda is not None else 0
+
+    def key(pair: tuple[int, Included]) -> tuple[int, tuple[float, str, int]]:
+        place = agenda.position(pair[1].report.referral_id) if agenda is not None else None
+        return (after if place is None else place, order_key(pair[0], pair[1].report))
+
+    return sorted(enumerate(included, start=1), key=key)
+
+
 def build_packet(
     pathway: Pathway,
     included: Sequence[Included],
@@ -128,16 +164,21 @@ def build_packet(
     generated_at: dt.datetime,
     title: str = DEFAULT_TITLE,
     meeting_date: dt.date | None = None,
+    agenda: Agenda | None = None,
 ) -> Packet:
-    """The packet for one meeting. `included` and `not_included` are in input order."""
+    """The packet for one meeting. `included` and `not_included` are in input order; `agenda`, when
+    given, orders the referrals it names and gives their time and presenter."""
     counts = Counter(i.report.referral_id for i in included)
     duplicates = tuple(sorted(rid for rid, n in counts.items() if n > 1))
-    ranked = sorted(enumerate(included, start=1), key=lambda pair: order_key(pair[0], pair[1].report))
     children = tuple(
         Child(number=n, position=position, source=inc.source, report=inc.report,
-              duplicate=inc.report.referral_id in duplicates)
-        for n, (position, inc) in enumerate(ranked, start=1)
+              duplicate=inc.report.referral_id in duplicates,
+              slot=agenda.entry(inc.report.referral_id) if agenda is not None else None)
+        for n, (position, inc) in enumerate(ranked(included, agenda), start=1)
     )
+    unread_ids = {n.referral_id for n in not_included}
+    missing = tuple(Missing(e, e.referral_id in unread_ids) for e in (agenda.entries if agenda else ())
+                    if e.referral_id not in counts)
     unread = tuple(
         Unread(source=n.source, where=_where(n.source, n.problems), reason=reason(n.problems),
                referral_id=n.referral_id, problems=len(n.problems))
@@ -158,4 +199,6 @@ def build_packet(
         evidence_introduction=pathway.evidence_introduction,
         evidence=tuple(EvidenceOut(source=pathway.evidence_source.source, title=pathway.evidence_source.title,
                                    quote=q) for q in pathway.evidence),
+        agenda=agenda,
+        agenda_missing=missing,
     )
