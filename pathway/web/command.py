@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
-import ipaddress
 import os
 import socket
 import sys
@@ -19,6 +18,8 @@ from typing import Any, TextIO
 
 from .. import options
 from ..errors import OptionError
+from . import proxy
+from .proxy import is_loopback
 
 LOOPBACK_HINT = ("pathway serve: warning: listening beyond this machine ({host}); referral answers would cross the "
                  "network unencrypted. Put it behind a TLS proxy with access control, or use the default 127.0.0.1.")
@@ -33,6 +34,14 @@ def register(sub: Any, rules_opt: Any, engine_opts: Any) -> None:
                    help="worker processes sharing the port (default: 1)")
     p.add_argument("--log-level", choices=("critical", "error", "warning", "info", "debug"), default="info",
                    help="server log level (default: info; request lines never include what was typed)")
+    p.add_argument("--public-url", type=proxy.public_url, metavar="URL",
+                   help="the address users open, behind a TLS proxy (https://itb.example.org/): requests for its "
+                        "host name are answered, links use it, and forms must come from it")
+    p.add_argument("--allowed-host", type=proxy.allowed_host, action="append", default=[], metavar="NAME",
+                   help="another host name to answer (repeatable; *.example.org for any name under it)")
+    p.add_argument("--trusted-proxy", type=proxy.trusted_proxy, action="append", default=[], metavar="ADDRESS",
+                   help="the proxy's IP address or network (repeatable): X-Forwarded-Proto, -Host and -For are read "
+                        "only on connections from it (default: none)")
     rules_opt(p)
     engine_opts(p)
     p.set_defaults(func=cmd_serve)
@@ -61,14 +70,11 @@ def address(sock: socket.socket) -> str:
 
 def hosts_for(host: str) -> list[str] | None:
     """On loopback, answer only requests addressed to loopback names (no DNS rebinding); else any."""
-    return ["127.0.0.1", "localhost", "[::1]", "::1"] if is_loopback(host) else None
+    return list(proxy.LOOPBACK_NAMES) if is_loopback(host) else None
 
 
-def is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
+def exposure_of(args: argparse.Namespace) -> proxy.Exposure:
+    return proxy.exposure_for(args.host, args.public_url, args.allowed_host, args.trusted_proxy)
 
 
 def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
@@ -80,8 +86,9 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     from .logs import log_config
 
     pathway_folder(args.rules)   # a folder that is not there: exit 2, before the pathway loads
+    exposure = exposure_of(args)
     app = create_app(args.rules, engine=args.engine, cross=args.cross_check,  # broken rules fail here, exit 3
-                     allowed_hosts=hosts_for(args.host))
+                     exposure=exposure)
     freeze_startup_objects()
     sock = bind(args.host, args.port)
     print(f"pathway serve: {address(sock)}  (Ctrl+C to stop)", file=out, flush=True)
@@ -98,7 +105,10 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         return 0 if server.started else 1
     # Each worker process builds its own app from the same options.
     os.environ.update({"PATHWAY_SERVE_RULES": args.rules or "", "PATHWAY_SERVE_ENGINE": args.engine,
-                       "PATHWAY_SERVE_CROSS": "1" if args.cross_check else "", "PATHWAY_SERVE_HOST": args.host})
+                       "PATHWAY_SERVE_CROSS": "1" if args.cross_check else "", "PATHWAY_SERVE_HOST": args.host,
+                       "PATHWAY_SERVE_PUBLIC_URL": args.public_url or "",
+                       "PATHWAY_SERVE_ALLOWED_HOSTS": ",".join(args.allowed_host),
+                       "PATHWAY_SERVE_TRUSTED_PROXIES": ",".join(args.trusted_proxy)})
     config = uvicorn.Config("pathway.web.command:app_from_environment", factory=True, workers=args.workers, **options)
     with contextlib.suppress(KeyboardInterrupt):
         Multiprocess(config, sockets=[sock]).run()
@@ -109,10 +119,12 @@ def app_from_environment() -> Any:
     """The app for a worker process, from the options `cmd_serve` left in the environment."""
     from .app import create_app
 
-    app = create_app(os.environ.get("PATHWAY_SERVE_RULES") or None,
-                     engine=os.environ.get("PATHWAY_SERVE_ENGINE", "python"),
-                     cross=bool(os.environ.get("PATHWAY_SERVE_CROSS")),
-                     allowed_hosts=hosts_for(os.environ.get("PATHWAY_SERVE_HOST", "127.0.0.1")))
+    env = os.environ.get
+    exposure = proxy.exposure_for(env("PATHWAY_SERVE_HOST", "127.0.0.1"), env("PATHWAY_SERVE_PUBLIC_URL") or None,
+                                  list(filter(None, env("PATHWAY_SERVE_ALLOWED_HOSTS", "").split(","))),
+                                  list(filter(None, env("PATHWAY_SERVE_TRUSTED_PROXIES", "").split(","))))
+    app = create_app(env("PATHWAY_SERVE_RULES") or None, engine=env("PATHWAY_SERVE_ENGINE", "python"),
+                     cross=bool(env("PATHWAY_SERVE_CROSS")), exposure=exposure)
     freeze_startup_objects()
     return app
 

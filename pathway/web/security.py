@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import html
 import json
 import logging
 import re
@@ -68,8 +69,8 @@ def _is_api(scope: Scope) -> bool:
     return path.startswith("/api/") or path == "/cds-services" or path.startswith("/cds-services/")
 
 
-async def _answer(scope: Scope, send: Send, status: int, message: str) -> None:
-    """A small error response: JSON for the API, a plain page for the browser."""
+async def answer(scope: Scope, send: Send, status: int, message: str) -> None:
+    """A small error response: JSON for the API, a plain page for the browser (the message escaped)."""
     if _is_api(scope) or scope.get("path") == "/openapi.json":
         payload: dict[str, Any] = {"detail": message}
         if status == 400:  # the API documents every 400 with a list of problems (none to locate here)
@@ -78,8 +79,8 @@ async def _answer(scope: Scope, send: Send, status: int, message: str) -> None:
         kind = b"application/json"
     else:
         body = (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{status}</title></head>"
-                f"<body><h1>{status}</h1><p>{message}</p><p><a href=\"/\">Back to the form</a></p></body></html>"
-                ).encode()
+                f"<body><h1>{status}</h1><p>{html.escape(message, quote=False)}</p>"
+                "<p><a href=\"/\">Back to the form</a></p></body></html>").encode()
         kind = b"text/html; charset=utf-8"
     await send({"type": "http.response.start", "status": status, "headers": [
         (b"content-type", kind), (b"content-length", str(len(body)).encode("ascii")), (b"connection", b"close"),
@@ -112,10 +113,10 @@ class Guard:
         length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if length is not None:
             if not length.isdigit():
-                await _answer(scope, send, 400, "the Content-Length header is not a number")
+                await answer(scope, send, 400, "the Content-Length header is not a number")
                 return
             if int(length) > self.max_body:
-                await _answer(scope, send, 413, too_big)
+                await answer(scope, send, 413, too_big)
                 return
         chunks: list[bytes] = []
         size = 0
@@ -127,7 +128,7 @@ class Guard:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body:
-                await _answer(scope, send, 413, too_big)
+                await answer(scope, send, 413, too_big)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
@@ -157,4 +158,4 @@ class Guard:
         except Exception as exc:  # noqa: BLE001 - the boundary: log the kind, never the content
             log.error("%s %s: internal error (%s)", scope.get("method"), scope.get("path"), type(exc).__name__)
             if not started:
-                await _answer(scope, send, 500, "internal error; nothing was produced")
+                await answer(scope, send, 500, "internal error; nothing was produced")

@@ -17,6 +17,7 @@ from ..cds import SERVICE_ID, CardsResponse, Refusal, card_for, dump, referral_i
 from ..dependencies import SiteDep
 from ..formdata import media_type
 from ..jsonbody import Unreadable, read_referral
+from ..proxy import public_base
 from ..security import DATA_CSP
 from ..site import disagreement
 
@@ -57,4 +58,4 @@ async def cds_service(service_id: str, request: Request, site: SiteDep) -> Respo
         return _detail(exc.status, exc.detail)
     except CrossCheckMismatch as exc:
         return _detail(500, disagreement(exc))
-    return _json(200, dump(CardsResponse(cards=[card_for(report, str(request.base_url))])))
+    return _json(200, dump(CardsResponse(cards=[card_for(report, public_base(request))])))
