@@ -24,6 +24,7 @@ SECRET_NOTE = "note-typed-7f3a"
 def test_defaults_bind_loopback_port_8000() -> None:
     args = build_parser().parse_args(["serve"])
     assert (args.host, args.port, args.workers, args.rules) == ("127.0.0.1", 8000, 1, None)
+    assert (args.public_url, args.allowed_host, args.trusted_proxy) == (None, [], [])  # no proxy trusted
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.0.2.1")
 
@@ -80,3 +81,50 @@ def test_the_server_answers_and_logs_nothing_typed() -> None:
     assert SECRET_ID not in out and SECRET_NOTE not in out
     assert "Traceback" not in out
     assert server.process.returncode == 0
+
+
+def _exchange(url: str, method: str, path: str, headers: dict[str, str], body: bytes = b"") -> tuple[int, bytes]:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
+    conn.request(method, path, body=body or None, headers=headers)
+    response = conn.getresponse()
+    answer = (response.status, response.read())
+    conn.close()
+    return answer
+
+
+def test_behind_a_proxy_it_answers_the_public_name_and_logs_the_forwarded_client() -> None:
+    proxied = {"host": "itb.example.org", "x-forwarded-proto": "https", "x-forwarded-for": "192.0.2.7"}
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    with served("--public-url", "https://itb.example.org/", "--trusted-proxy", "127.0.0.1") as server:
+        assert _exchange(server.url, "GET", "/", proxied)[0] == 200
+        assert _exchange(server.url, "GET", "/", {**proxied, "host": "attacker.example"}) == (400, b"Invalid host header")
+        ok = _exchange(server.url, "POST", "/", {**proxied, **form, "origin": "https://itb.example.org"},
+                       b"referral_id=R-1")
+        assert ok[0] == 200 and b'value="R-1"' in ok[1]
+        refused = _exchange(server.url, "POST", "/", {**proxied, **form, "origin": "https://attacker.example"},
+                            b"referral_id=R-1")
+        assert refused[0] == 403 and b"Origin: https://attacker.example" in refused[1]
+    assert '192.0.2.7:0 - "GET / HTTP/1.1" 200' in server.output  # the browser's address, from the proxy
+    assert '192.0.2.7:0 - "POST / HTTP/1.1" 403' in server.output
+    assert "R-1" not in server.output and "Traceback" not in server.output
+
+
+def test_each_worker_process_gets_the_proxy_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --workers N each process builds its app from the environment `cmd_serve` leaves."""
+    from fastapi.testclient import TestClient
+
+    from pathway.web import command
+
+    monkeypatch.setattr(command, "freeze_startup_objects", lambda: None)
+    for name, value in {"PATHWAY_SERVE_HOST": "127.0.0.1", "PATHWAY_SERVE_PUBLIC_URL": "https://itb.example.org/",
+                        "PATHWAY_SERVE_ALLOWED_HOSTS": "itb-alias.trust.example,*.itb.example.org",
+                        "PATHWAY_SERVE_TRUSTED_PROXIES": "127.0.0.1/32"}.items():
+        monkeypatch.setenv(name, value)
+    app = command.app_from_environment()
+    for host, status in (("itb.example.org", 200), ("itb-alias.trust.example", 200), ("a.itb.example.org", 200),
+                         ("127.0.0.1", 200), ("attacker.example", 400)):
+        assert TestClient(app, base_url=f"https://{host}").get("/api/pathway").status_code == status, host
+    refused = TestClient(app, base_url="https://itb.example.org").post("/api/check", json={},
+                                                                          headers={"origin": "https://attacker.example"})
+    assert refused.status_code == 403
