@@ -4,7 +4,9 @@ A pathway is reduced to a *plan*: a flat list of named three-valued
 conditions (each item's `applies_when` and `holds`, each discussion point's
 `when`). A backend evaluates the plan to truth values; this module turns them
 into statuses, the same way whatever the backend, so backends can be
-cross-checked on exactly what they compute.
+cross-checked on exactly what they compute. Before any backend sees a
+referral, answers to questions that are not asked are set aside
+(`applicable`), so every backend and every path evaluates the same answers.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple, Protocol
 
+from .applicable import SetAside, applicable
 from .conditions import TV, Condition
 from .definition import DiscussionPoint, Item, Pathway, Status
 from .errors import CrossCheckMismatch
@@ -67,7 +70,10 @@ class Findings:
 
     referral_id: str
     values: Mapping[str, Any]
+    """The answers used: those set aside are unknown here."""
     results: tuple[ItemResult, ...]
+    set_aside: tuple[SetAside, ...] = ()
+    """Answers to questions whose condition is documented false, in form order: not used."""
 
     def statuses(self) -> dict[str, str]:
         return {r.item.id: r.status for r in self.results}
@@ -108,8 +114,9 @@ def _slots(pathway: Pathway) -> tuple[_Slot, ...]:
     )
 
 
-def findings(pathway: Pathway, values: Mapping[str, Any], truth: Sequence[TV]) -> Findings:
-    """Assemble statuses and discussion points from a plan's truth values."""
+def findings(pathway: Pathway, values: Mapping[str, Any], truth: Sequence[TV],
+             set_aside: tuple[SetAside, ...] = ()) -> Findings:
+    """Assemble statuses and discussion points from a plan's truth values (of the answers used)."""
     results = []
     for item, applies_at, holds_at, points in _slots(pathway):
         status = status_of(True if applies_at is None else truth[applies_at], truth[holds_at])
@@ -118,12 +125,13 @@ def findings(pathway: Pathway, values: Mapping[str, Any], truth: Sequence[TV]) -
             if (status in p.when_status if when_at is None else truth[when_at] is True)
         )
         results.append(ItemResult(item, status, fired))
-    return Findings(str(values.get("referral_id") or ""), values, tuple(results))
+    return Findings(str(values.get("referral_id") or ""), values, tuple(results), set_aside)
 
 
 def evaluate(pathway: Pathway, values: Mapping[str, Any], evaluator: Evaluator) -> Findings:
-    """Evaluate one validated referral with one backend."""
-    return findings(pathway, values, evaluator.truth(values))
+    """Evaluate one validated referral with one backend: on the answers used, those set aside left out."""
+    used = applicable(pathway, values)
+    return findings(pathway, used.values, evaluator.truth(used.values), used.set_aside)
 
 
 def cross_check(pathway: Pathway, values: Mapping[str, Any], evaluators: Sequence[Evaluator]) -> Findings:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from functools import lru_cache
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import ConfigDict, Field, TypeAdapter
 
 from . import conditions as C
+from .applicable import SetAside
 from .definition import STATUSES, Citation, FormField, Pathway, Status
 from .engine import Findings, ItemResult
 
@@ -85,6 +87,17 @@ class Answer:
 
 
 @dataclass(frozen=True, slots=True)
+class SetAsideOut:
+    __pydantic_config__ = _CONFIG
+
+    field: str
+    label: str
+    value: Annotated[str, Field(description="the answer as given, as shown")]
+    reason: Annotated[str, Field(description="why it is not used: the question's condition and the answers that "
+                                             "make it false")]
+
+
+@dataclass(frozen=True, slots=True)
 class ItemOut:
     __pydantic_config__ = _CONFIG
 
@@ -151,6 +164,9 @@ class Report:
     other_answers: Annotated[list[Answer], Field(
         description="answers given that no item, nor the case profile, shows: so that the report shows every answer")]
     notes: str | None = None
+    set_aside: Annotated[list[SetAsideOut], Field(
+        description="answers given to questions whose condition the referral documents as false (the question is "
+                    "not asked): not used by any item, in form order")] = dataclass_field(default_factory=list)
 
     def items_in(self, section_id: str) -> list[ItemOut]:
         return [i for i in self.items if i.section == section_id]
@@ -246,17 +262,87 @@ def _unshown(pathway: Pathway) -> tuple[FormField, ...]:
     return tuple(f for f in pathway.fields.values() if f.id not in shown and not f.kind.prose)
 
 
-def _explanation(pathway: Pathway, result: ItemResult, answers: list[Answer]) -> str:
-    """One line saying why: the item's wording for this status, then the answers that led to it."""
+def _explanation(pathway: Pathway, result: ItemResult, answers: list[Answer], aside: frozenset[str]) -> str:
+    """One line saying why: the item's wording for this status, then the answers that led to it
+    (and those set aside, which did not)."""
     lead = result.item.explain.get(result.status) or pathway.explanations[result.status]
     given = [f"{a.label}: {a.value}" for a in answers if a.documented]
-    absent = [a.label for a in answers if not a.documented]
+    absent = [a.label for a in answers if not a.documented and a.field not in aside]
     parts = [lead]
     if given:
         parts.append("Answers: " + "; ".join(given) + ".")
     if absent and result.status == "missing":
         parts.append("Not documented: " + "; ".join(absent) + ".")
+    left = [a.label for a in answers if a.field in aside]
+    if left:
+        parts.append(SET_ASIDE_NOTE + "; ".join(left) + ".")
     return " ".join(parts)
+
+
+SET_ASIDE_NOTE = "Set aside, as the question is not asked: "
+"""Closes an item's explanation when an answer it reads was set aside (see "Answers set aside")."""
+
+_COMPARED = {"lt": "under", "le": "at most", "gt": "over", "ge": "at least"}
+
+
+def _word(field: FormField, value: Any) -> str:
+    """One coded answer as a person reads it: a tri-state's Yes, a choice's label."""
+    return dict(field.kind.answers).get(value) or field.label_of(value)
+
+
+def _shown(field: FormField, value: Any) -> str:
+    if field.kind.coded and not field.kind.multiple:
+        return _word(field, value)
+    return display_value(field, value)
+
+
+def _either(words: list[str], joint: str) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" {joint} " + words[-1]
+
+
+def spoken(cond: C.Condition, fields: Mapping[str, FormField], nested: bool = False) -> str:
+    """A condition in words, with the form's labels and answers: "Oral antispasticity medication tried is Yes"."""
+    if isinstance(cond, (C.All, C.AnyOf)):
+        text = (" and " if isinstance(cond, C.All) else " or ").join(spoken(p, fields, True) for p in cond.parts)
+        return f"({text})" if nested else text
+    if isinstance(cond, C.Not):
+        part = cond.part
+        if isinstance(part, C.In):
+            field = fields[part.field]
+            return f"{field.label} is not {_either([_word(field, v) for v in part.values], 'or')}"
+        return f"not ({spoken(part, fields)})"
+    field = fields[cond.field]
+    if isinstance(cond, C.In):
+        return f"{field.label} is {_either([_word(field, v) for v in cond.values], 'or')}"
+    if isinstance(cond, C.Compare):
+        return f"{field.label} is {_COMPARED[cond.op]} {display_value(field, cond.number)}"
+    if isinstance(cond, C.Contains):
+        words = [field.label_of(v) for v in cond.values]
+        return f"{field.label} includes {_either(words, 'or' if cond.mode == 'any' else 'and')}"
+    if isinstance(cond, C.Unanswered):
+        return f"{field.label} is not answered"
+    return f"{field.label} is answered"
+
+
+def set_aside_reason(entry: SetAside, values: Mapping[str, Any], fields: Mapping[str, FormField]) -> str:
+    """Why an answer is not used: "asked only when Oral antispasticity medication tried is Yes, and it is No"."""
+    names = list(dict.fromkeys(C.fields_of(entry.condition)))
+    facts: list[tuple[FormField, str]] = []
+    for name in names:
+        if name in entry.not_asked:
+            facts.append((fields[name], "not asked"))
+        elif values.get(name) is not None:
+            facts.append((fields[name], _shown(fields[name], values[name])))
+    if len(names) == 1 and len(facts) == 1:
+        tail = "it is not asked either" if names[0] in entry.not_asked else f"it is {facts[0][1]}"
+    else:
+        tail = "; ".join(f"{f.label} is {shown}" for f, shown in facts)
+    return f"asked only when {spoken(entry.condition, fields)}, and {tail}"
+
+
+def _set_aside(entry: SetAside, values: Mapping[str, Any], fields: Mapping[str, FormField]) -> SetAsideOut:
+    return SetAsideOut(field=entry.field.id, label=entry.field.label, value=display_value(entry.field, entry.value),
+                       reason=set_aside_reason(entry, values, fields))
 
 
 def _citation(c: Citation) -> CitationOut:
@@ -281,6 +367,7 @@ def build_report(pathway: Pathway, findings: Findings, generated_at: dt.datetime
     items = []
     gathered: list[DiscussionOut] = []
     layouts = _layout(pathway)
+    aside = frozenset(e.field.id for e in findings.set_aside)
     for result in findings.results:
         counts[result.status] += 1
         layout = layouts[result.item.id]
@@ -295,7 +382,7 @@ def build_report(pathway: Pathway, findings: Findings, generated_at: dt.datetime
             title=result.item.title,
             status=result.status,
             status_label=pathway.status_words[result.status].label,
-            explanation=_explanation(pathway, result, answers),
+            explanation=_explanation(pathway, result, answers, aside),
             answers=answers,
             context=_given(layout.context, findings.values),
             discussion=[d.text for d in result.discussion],
@@ -331,6 +418,7 @@ def build_report(pathway: Pathway, findings: Findings, generated_at: dt.datetime
         evidence=_evidence(pathway),
         other_answers=_given(_unshown(pathway), findings.values),
         notes=str(notes) if notes else None,
+        set_aside=[_set_aside(e, findings.values, pathway.fields) for e in findings.set_aside],
     )
 
 

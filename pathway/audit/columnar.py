@@ -7,6 +7,10 @@ on nulls (`false & null = false`, `true | null = true`, `~null = null`), and
 comparisons with null give null, so an unanswered field is unknown exactly
 as in `conditions.evaluate`.
 
+Before the items are evaluated, answers to questions that are not asked
+(their `shown_when` documented false) are made null, as `applicable` does for
+one referral: `set_aside_steps`, compiled from the same conditions.
+
 Normalised columns (what `codec` produces): tri-state and choice fields as the
 index of their value (UInt8), multi-choice fields as a bitmask of their
 options (UInt32), numbers as Float64, dates and text as strings; null is
@@ -63,6 +67,70 @@ def compile_condition(cond: C.Condition, fields: dict[str, FormField]) -> pl.Exp
     if isinstance(cond, C.Unanswered):
         return column.is_null()
     return pl.when(column.is_not_null()).then(pl.lit(True)).otherwise(pl.lit(None, pl.Boolean))  # Answered
+
+
+def _asked_condition(cond: C.Condition, fields: dict[str, FormField], gated: set[str]) -> pl.Expr:
+    """A `shown_when` condition as `applicable.asked` reads it: a test of a question not asked (its flag
+    column `not_asked_column` true) is false, whatever the column holds."""
+    if isinstance(cond, C.All):
+        return reduce(lambda a, b: a & b, (_asked_condition(p, fields, gated) for p in cond.parts))
+    if isinstance(cond, C.AnyOf):
+        return reduce(lambda a, b: a | b, (_asked_condition(p, fields, gated) for p in cond.parts))
+    if isinstance(cond, C.Not):
+        return ~_asked_condition(cond.part, fields, gated)
+    test = compile_condition(cond, fields)
+    if cond.field not in gated:
+        return test
+    return pl.when(pl.col(not_asked_column(cond.field))).then(pl.lit(False)).otherwise(test)
+
+
+def not_asked_column(field_id: str) -> str:
+    return f"_not_asked:{field_id}"
+
+
+def set_aside_steps(pathway: Pathway) -> list[list[pl.Expr]]:
+    """`applicable.applicable` over a batch: groups of expressions, each applied with `with_columns` in turn.
+
+    First a flag per dependent question, false; then, pass after pass in form order, a question's flag
+    turns true (and stays) when its condition over the batch is documented false, each group reading
+    the flags the groups before it set; last, the answers of flagged questions become null (unknown)
+    and the flags go. One pass for a form whose conditions read only questions decided before them
+    (`applicable.passes_needed`), so the bundled pathway needs three steps.
+    """
+    from ..applicable import dependents, passes_needed
+
+    fields = pathway.fields
+    gated = [f for f in dependents(pathway)]
+    if not gated:
+        return []
+    ids = {f.id for f in gated}
+    steps: list[list[pl.Expr]] = [[pl.lit(False).alias(not_asked_column(f.id)) for f in gated]]
+    for _ in range(passes_needed(pathway)):
+        group: list[pl.Expr] = []
+        in_group: set[str] = set()
+        for f in gated:
+            assert f.shown_when is not None
+            if in_group.intersection(C.fields_of(f.shown_when)):
+                steps.append(group)
+                group, in_group = [], set()
+            flag = pl.col(not_asked_column(f.id))
+            false = (~_asked_condition(f.shown_when, fields, ids)).fill_null(False)
+            group.append((flag | false).alias(not_asked_column(f.id)))
+            in_group.add(f.id)
+        steps.append(group)
+    steps.append([pl.when(pl.col(not_asked_column(f.id))).then(None).otherwise(pl.col(f.id)).alias(f.id)
+                  for f in gated])
+    return steps
+
+
+def set_aside(frame: pl.DataFrame, steps: list[list[pl.Expr]]) -> pl.DataFrame:
+    """The batch with the answers `set_aside_steps` sets aside made unknown, as `engine.evaluate` does
+    before any backend sees a referral (a no-op for a form without dependent questions)."""
+    if not steps:
+        return frame
+    for step in steps:
+        frame = frame.with_columns(step)
+    return frame.drop([e.meta.output_name() for e in steps[0]])
 
 
 def status_expr(item: Item, fields: dict[str, FormField]) -> pl.Expr:

@@ -36,6 +36,7 @@ class _Context:
         self.fields = tuple(self.pathway.fields.values())
         self.items = [i.id for i in self.pathway.items]
         self.statuses = columnar.status_exprs(self.pathway)
+        self.aside = columnar.set_aside_steps(self.pathway)   # answers to questions not asked, made unknown first
         self.completeness = columnar.completeness_exprs(self.pathway)
         self.json = codec.Codec(self.pathway)
         self.evaluator = get_evaluator("python", self.pathway)
@@ -144,7 +145,8 @@ def _fast_rows(
         routed.append((batch.raw_lines[k], batch.reread(k)))
     bad = [(batch.raw_lines[k], k) for k in flags.get_column("bad").arg_true().to_list()]
     ok = flags.get_column("ok")
-    fast = norm.with_columns(_line=lines).filter(ok).with_columns(ctx.statuses).with_columns(ctx.completeness).select(
+    used = columnar.set_aside(norm.with_columns(_line=lines).filter(ok), ctx.aside)
+    fast = used.with_columns(ctx.statuses).with_columns(ctx.completeness).select(
         pl.lit(task.name, pl.String).alias("_file"), pl.col("_line"), pl.col("referral_id"),
         *ctx.items, pl.col("_documented").cast(pl.UInt16), pl.col("_applicable").cast(pl.UInt16),
     )
