@@ -204,11 +204,12 @@ def test_a_post_from_another_sites_page_is_refused_with_a_clear_403(behind: Test
     r = behind.post("/", data={"referral_id": "R-1"}, headers={"origin": EVIL})
     assert r.status_code == 403
     assert r.headers["content-type"] == "text/html; charset=utf-8"
-    assert ("<p>This request was refused: a form or upload that changes something must be sent from this site's own "
-            "pages, and this one came from another site's page (Origin: https://attacker.example). Open the form at "
-            "https://itb.example.org/ and send it from there. If you did, the server does not know the address you "
-            "opened: start pathway serve with --public-url set to the address in the browser's bar (behind a proxy, "
-            "and --trusted-proxy with the proxy's address).</p>") in r.text
+    assert ("<p>This form was not accepted, and nothing was changed: it was sent from a page that is not part of "
+            "this site (it came from https://attacker.example). Open the form at https://itb.example.org/ and send it "
+            "from there. If that is what you did, the server does not know the address you opened: whoever runs it "
+            "should start pathway serve with --public-url set to that address (behind a proxy, with --trusted-proxy "
+            "and the proxy&#39;s address too).</p>") in r.text
+    assert '<link rel="stylesheet" href="/static/app.css">' in r.text  # the app's own error page
     assert r.headers["referrer-policy"] == "same-origin"
     assert r.headers["content-security-policy"].startswith("default-src 'none'")
 
@@ -217,7 +218,7 @@ def test_an_api_or_cds_call_from_a_browser_elsewhere_gets_json(behind: TestClien
     for path, body in (("/api/check", example()), (CDS, call(form(pathway)))):
         r = behind.post(path, json=body, headers={"origin": EVIL})
         assert r.status_code == 403 and r.headers["content-type"] == "application/json"
-        assert r.json()["detail"].startswith("This request was refused: a form or upload that changes something")
+        assert r.json()["detail"].startswith("This form was not accepted, and nothing was changed: it was sent from")
 
 
 def test_clients_that_are_not_browsers_send_no_origin_and_are_answered(behind: TestClient, pathway: Pathway) -> None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from .security import ASGIApp, Message, Receive, Scope, Send, answer
+from .security import BASE_HEADERS, PAGE_CSP, ASGIApp, Message, Receive, Scope, Send, answer, is_api
 
 LOOPBACK_NAMES: tuple[str, ...] = ("127.0.0.1", "localhost", "[::1]", "::1")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -218,11 +218,11 @@ class Forwarded:
 
 # -- same-origin writes ----------------------------------------------------------------------------------
 
-REFUSED = ("This request was refused: a form or upload that changes something must be sent from this site's own "
-           "pages, and this one came from another site's page ({seen}). Open the form at {home} and send it from "
-           "there. If that is what you did, the server is not told its public address: start pathway serve with "
-           "--public-url set to the address in the browser's bar (behind a proxy, and --trusted-proxy with the "
-           "proxy's address).")
+REFUSED = ("This form was not accepted, and nothing was changed: it was sent from a page that is not part of this "
+           "site ({seen}). Open the form at {home} and send it from there. If that is what you did, the server does "
+           "not know the address you opened: whoever runs it should start pathway serve with --public-url set to "
+           "that address (behind a proxy, with --trusted-proxy and the proxy's address too).")
+"""The 403's words: what happened, what to do, and what the person running the server should set."""
 
 
 def _url_origin(text: str) -> str | None:
@@ -257,17 +257,18 @@ def verdict(scope: Scope, public: str | None) -> str | None:
     fetch_site = headers.get(b"sec-fetch-site")
     if origin is None or origin.strip() == "null":
         if fetch_site is not None:
-            return None if fetch_site.strip() in ("same-origin", "none") else f"Sec-Fetch-Site: {fetch_site.strip()}"
+            site = fetch_site.strip()
+            return None if site in ("same-origin", "none") else f"the browser marked it {site}"
         referer = headers.get(b"referer")
         if referer is None:
-            return None if origin is None else "Origin: null"
+            return None if origin is None else "the browser withheld where it came from"
         seen = _url_origin(referer)
     else:
         seen = _url_origin(origin.strip())
     accepted = {o for o in (_url_origin(public) if public else None, own_origin(scope)) if o}
     if seen is not None and seen in accepted:
         return None
-    return f"Origin: {seen}" if seen else "an Origin that is not a web address"
+    return f"it came from {seen}" if seen else "it came from something that is not a web address"
 
 
 class SameOrigin:
@@ -299,6 +300,21 @@ class SameOrigin:
             seen = verdict(scope, self.public)
             if seen is not None:
                 home = self.public or (own_origin(scope) or "") + "/"
-                await answer(scope, same_origin_referrer, 403, REFUSED.format(seen=seen, home=home))
+                await refuse(scope, same_origin_referrer, REFUSED.format(seen=seen, home=home))
                 return
         await self.app(scope, receive, same_origin_referrer)
+
+
+async def refuse(scope: Scope, send: Send, message: str) -> None:
+    """The 403: the app's own error page for a browser (its stylesheet, the disclaimer), JSON for the API."""
+    site = getattr(getattr(scope.get("app"), "state", None), "site", None)
+    if site is None or is_api(scope):
+        await answer(scope, send, 403, message)
+        return
+    body = site.pages.error(403, message).encode("utf-8")
+    await send({"type": "http.response.start", "status": 403, "headers": [
+        (b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode("ascii")),
+        (b"connection", b"close"), *BASE_HEADERS, (b"content-security-policy", PAGE_CSP.encode("ascii")),
+        (b"cache-control", b"no-store"),
+    ]})
+    await send({"type": "http.response.body", "body": body})
