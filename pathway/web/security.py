@@ -63,7 +63,7 @@ def report_csp(html: str) -> str:
             "form-action 'none'; frame-ancestors 'none'")
 
 
-def _is_api(scope: Scope) -> bool:
+def is_api(scope: Scope) -> bool:
     """The JSON API and the CDS Hooks service: their callers read JSON, not a page."""
     path = str(scope.get("path", ""))
     return path.startswith("/api/") or path == "/cds-services" or path.startswith("/cds-services/")
@@ -71,7 +71,7 @@ def _is_api(scope: Scope) -> bool:
 
 async def answer(scope: Scope, send: Send, status: int, message: str) -> None:
     """A small error response: JSON for the API, a plain page for the browser (the message escaped)."""
-    if _is_api(scope) or scope.get("path") == "/openapi.json":
+    if is_api(scope) or scope.get("path") == "/openapi.json":
         payload: dict[str, Any] = {"detail": message}
         if status == 400:  # the API documents every 400 with a list of problems (none to locate here)
             payload["problems"] = []
