@@ -85,11 +85,15 @@ def referrals(n: int, seed: int = 1, invalid_rate: float = 0.0,
 
 
 def csv_columns(pathway: Pathway) -> list[str]:
-    """The CSV header: one column per field id, and one for the misspelt field of broken records."""
-    return list(pathway.fields) + ["diagnosis"]
+    """The CSV header: one column per field id."""
+    return list(pathway.fields)
 
 
 def csv_cells(record: dict[str, Any], columns: list[str]) -> list[Any]:
+    """A record's cells. A broken record's misspelt key cannot be a column of its own (a column that
+    looks like a misspelt field stops the whole file): its answer goes, refused, under the field."""
+    if "diagnosis" in record:
+        record = {**record, "diagnosis_cp": f"diagnosis={record['diagnosis']}"}
     return ["|".join(v) if isinstance(v := record.get(c, ""), list) else v for c in columns]
 
 

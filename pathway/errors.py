@@ -45,6 +45,10 @@ class Code(str, Enum):
     CUT_OFF = "cut-off"
     DUPLICATE_COLUMN = "duplicate-column"
     CELL_TOO_LARGE = "cell-too-large"
+    MISSPELT_COLUMN = "misspelt-column"
+    LABELS_EXPORT = "labels-export"
+    HEADER_PROBLEM = "header-problem"
+    NOT_A_CHECKBOX_VALUE = "not-a-checkbox-value"
     # the shape of a document
     NOT_A_MAPPING = "not-a-mapping"
     NOT_A_LIST = "not-a-list"

@@ -10,7 +10,7 @@ from pathlib import PurePath
 
 REFERRAL_SUFFIXES = (".yaml", ".yml", ".json")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
-CSV_SUFFIXES = (".csv",)
+CSV_SUFFIXES = (".csv", ".tsv")
 ALL_SUFFIXES = REFERRAL_SUFFIXES + JSONL_SUFFIXES + CSV_SUFFIXES
 MANY_SUFFIXES = JSONL_SUFFIXES + CSV_SUFFIXES
 """Files of many referrals, which the audit cuts into batches of records (the others go in batches of files)."""

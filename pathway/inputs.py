@@ -8,22 +8,28 @@ a FHIR QuestionnaireResponse becomes the referral its answers give.
 
 CSV: one row per referral, one column per field id. A multi-choice field is
 either one column holding `a|b`, or REDCap-style checkbox columns
-`field___code` holding 0/1. REDCap's own bookkeeping columns (record_id,
-redcap_event_name, …, and `<instrument>_complete`) are recognised and ignored.
+`field___code` holding 0/1. How a file is written (encoding, delimiter, what
+each column is) is `csvlayout`'s, worked out once per file; rows read here see
+its canonical header. In a REDCap longitudinal or repeating export, a row that
+holds none of this form's answers (an event or instance of another form) is
+skipped, and counted as such: it is no referral.
 """
 from __future__ import annotations
 
 import csv
 import io
 import os
-import re
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .csvlayout import (
+    AS_FOUND, CHECKBOX, LONGITUDINAL, REDCAP_COLUMNS, UTF8_BOM, Layout, Reading, encoding_of, form_name, layout,
+    missing_code, not_decodable,
+)
 from .definition import Pathway
 from .errors import Code, InputError, Problem
 from .filekinds import (
@@ -35,21 +41,18 @@ from .yamlsrc import MAX_BYTES, Located, LoadFailure, Path_, load_json, load_tex
 
 csv.field_size_limit(max(csv.field_size_limit(), MAX_BYTES))   # a cell may be as large as a referral may be
 
-REDCAP_COLUMNS = frozenset({
-    "record_id", "redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance",
-    "redcap_data_access_group", "redcap_survey_identifier",
-})
-_REDCAP_COMPLETE = re.compile(r"^[a-z][a-z0-9_]*_complete$")
-CHECKBOX = re.compile(r"^(?P<field>[a-z][a-z0-9_]*)___(?P<code>[A-Za-z0-9_]+)$")
+__all__ = ["CHECKBOX", "REDCAP_COLUMNS", "Reading"]
 
 
 @dataclass(frozen=True)
 class Record:
-    """One referral as read, before validation; `problem` set when it could not be read at all."""
+    """One referral as read, before validation; `problem` set when it could not be read at all,
+    `skipped` (why) for a REDCap row that holds none of this form's answers: not a referral."""
 
     source: str
     doc: Located
     problem: Problem | None = None
+    skipped: str | None = None
 
 
 def referral_document(pathway: Pathway, doc: Located, data: Any, prefix: Path_ = ()) -> tuple[Any, Located, Path_]:
@@ -113,10 +116,21 @@ def _is_folder(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def iter_records(inputs: Iterable[str | Path], pathway: Pathway) -> Iterator[Record]:
-    """Every record of every input, in order."""
+def iter_records(inputs: Iterable[str | Path], pathway: Pathway, reading: Reading = AS_FOUND,
+                 notices: list[str] | None = None) -> Iterator[Record]:
+    """Every record of every input, in order; what a file holds that is not used, in `notices`,
+    with the REDCap rows skipped (`Record.skipped`), counted once per file rather than yielded."""
     for path in expand(inputs):
-        yield from read_file(path, pathway)
+        skipped = 0
+        for record in read_file(path, pathway, reading, notices):
+            if record.skipped is None:
+                yield record
+            else:
+                skipped += 1
+        if skipped and notices is not None:
+            rows = "rows" if skipped > 1 else "row"
+            notices.append(f"{path}: {skipped:,} {rows} skipped, REDCap event or repeat {rows} holding none of this"
+                           " form's answers (the record's row for another event or form)")
 
 
 def _failed(source: str, problem: Problem) -> Record:
@@ -170,9 +184,11 @@ def unreadable(path: Path) -> Problem | None:
                    code=Code.NOT_A_REFERRAL_FILE)
 
 
-def read_file(path: Path, pathway: Pathway) -> Iterator[Record]:
+def read_file(path: Path, pathway: Pathway, reading: Reading = AS_FOUND,
+              notices: list[str] | None = None) -> Iterator[Record]:
     """The records of one file, or one record saying why it holds none: it cannot be read
-    (`unreadable`), or it holds no referral (empty, or only a header or blank lines)."""
+    (`unreadable`), is not text in its encoding, or holds no referral (empty, or only a header
+    or blank lines). A CSV's columns not used are said once, in `notices`."""
     name = str(path)
     suffix = path.suffix.lower()
     problem = unreadable(path)
@@ -187,18 +203,28 @@ def read_file(path: Path, pathway: Pathway) -> Iterator[Record]:
     except OSError as exc:
         yield _failed(name, Problem(name, None, None, f"cannot read: {exc.strerror}", code=Code.CANNOT_READ))
         return
+    encoding = encoding_of(raw, reading)
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode(encoding)
     except UnicodeDecodeError as exc:
-        yield _failed(name, Problem(name, None, None, f"not UTF-8 text (byte {exc.start})", code=Code.NOT_UTF8))
+        bom = len(UTF8_BOM) if encoding == "utf-8-sig" and raw.startswith(UTF8_BOM) else 0
+        start = exc.start + bom if bom and exc.object is not raw else exc.start
+        yield _failed(name, not_decodable(name, raw, encoding, start, suffix in CSV_SUFFIXES))
         return
+    text = text.removeprefix("\ufeff")   # a BOM, in whatever encoding
     if not text.strip():
         yield _failed(name, Problem(name, None, None, "holds no referral: the file is "
                                     + ("empty" if not text else "blank lines only"), code=Code.EMPTY_INPUT))
     elif suffix in JSONL_SUFFIXES:
         yield from _jsonl(text, name)
     elif suffix in CSV_SUFFIXES:
-        yield from _or_none(_csv(text, name, pathway), name, text)
+        found = layout(text[:1 << 16], name, pathway, encoding, reading)
+        if found.problem is not None:
+            yield _failed(name, found.problem)
+            return
+        if notices is not None and (notice := found.notice(name)) is not None:
+            notices.append(notice)
+        yield from _or_none(_csv(text, name, pathway, found), name, text)
     else:
         try:
             yield Record(name, load_text(text, name))
@@ -253,24 +279,27 @@ def _shifted(doc: Located, lines: int) -> Located:
 
 
 def csv_row(header: list[str], row: list[str], pathway: Pathway) -> tuple[dict[str, Any], dict[str, int]]:
-    """One CSV row as a referral mapping, and the column (1-based) each field came from."""
+    """One CSV row (under a canonical header: `csvlayout`) as a referral mapping, and the column
+    (1-based) each field came from. A REDCap missing-data code reads as an empty cell; a checkbox
+    cell other than 0 or 1 is kept under its column's name, which the validation refuses (see
+    `checkbox_problem` for the words)."""
     data: dict[str, Any] = {}
     columns: dict[str, int] = {}
     checked: dict[str, list[str]] = {}
     for index, ((column, fid, code, multi), cell) in enumerate(zip(header_plan(tuple(header), pathway), row), start=1):
         if column is None:
             continue
+        value = cell.strip()
         if fid is not None and code is not None:
             columns.setdefault(fid, index)
             checked.setdefault(fid, [])
-            if cell.strip() == "1":
+            if value == "1":
                 checked[fid].append(code)
-            elif cell.strip() not in ("", "0"):
-                data[column] = cell  # reported as an unknown field, located at the bad cell
+            elif value not in ("", "0"):
+                data[column] = cell  # refused, located at the bad cell
                 columns[column] = index
             continue
-        value = cell.strip()
-        if value == "":
+        if value == "" or missing_code(value):
             continue
         if multi:
             data[column] = [v.strip() for v in value.split("|") if v.strip()]
@@ -286,33 +315,30 @@ def csv_row(header: list[str], row: list[str], pathway: Pathway) -> tuple[dict[s
 @lru_cache(maxsize=64)
 def header_plan(header: tuple[str, ...],
                 pathway: Pathway) -> tuple[tuple[str | None, str | None, str | None, bool], ...]:
-    """What each column is, worked out once per header: (column or None to skip it,
-    checkbox field, checkbox code, is a multi-choice field). Also read by the columnar audit."""
+    """What each column of a canonical header is, worked out once per header: (column or None to
+    skip it, checkbox field, checkbox code, is a multi-choice field). Also read by the columnar audit."""
     plan: list[tuple[str | None, str | None, str | None, bool]] = []
     for column in header:
         column = column.strip()
-        if column in REDCAP_COLUMNS or _REDCAP_COMPLETE.match(column) and column not in pathway.fields:
-            plan.append((None, None, None, False))
-            continue
         box = CHECKBOX.match(column)
         if box and box.group("field") in pathway.fields:
             plan.append((column, box.group("field"), box.group("code"), False))
             continue
         field = pathway.fields.get(column)
-        plan.append((column, None, None, field is not None and field.kind.multiple))
+        if field is None:   # REDCap's own columns, and columns not used ("")
+            plan.append((None, None, None, False))
+            continue
+        plan.append((column, None, None, field.kind.multiple))
     return tuple(plan)
 
 
-def _csv(text: str, name: str, pathway: Pathway) -> Iterator[Record]:
-    rows = csv_rows(io.StringIO(text, newline=""))
-    try:
-        line, header = next(rows)
-    except StopIteration:
-        return
-    if isinstance(header, str):
-        yield _failed(name, Problem(name, 1, None, header, code=Code.CSV_SYNTAX))
-        return
-    problem = header_problem(header, name, pathway)
+def _csv(text: str, name: str, pathway: Pathway, found: Layout) -> Iterator[Record]:
+    rows = csv_rows(io.StringIO(text, newline=""), found.delimiter)
+    for line, _ in rows:   # up to the header (under Excel's `sep=;` line)
+        if line >= found.header_line:
+            break
+    header = list(found.header)
+    problem = header_problem(header, name, pathway, found.columns)
     if problem is not None:
         yield _failed(name, problem)
         return
@@ -335,7 +361,7 @@ def row_code(why: str) -> Code:
         else Code.CSV_SYNTAX
 
 
-def csv_rows(lines: Iterable[str]) -> Iterator[tuple[int, list[str] | str]]:
+def csv_rows(lines: Iterable[str], delimiter: str = ",") -> Iterator[tuple[int, list[str] | str]]:
     """(line, cells) of each row, read by the csv module; or (line, why) for a row it cannot read,
     worded for a person: a quoted cell still open at the end of the file (the file looks cut
     off: the csv module would take the rest of the file as that cell), a cell over the size limit."""
@@ -346,7 +372,7 @@ def csv_rows(lines: Iterable[str]) -> Iterator[tuple[int, list[str] | str]]:
             text.append(piece)
             yield piece
 
-    reader = csv.reader(kept(lines))
+    reader = csv.reader(kept(lines), delimiter=delimiter)
     while True:
         text.clear()
         try:
@@ -366,24 +392,56 @@ def csv_rows(lines: Iterable[str]) -> Iterator[tuple[int, list[str] | str]]:
         yield reader.line_num, row
 
 
-def header_problem(header: list[str] | tuple[str, ...], name: str, pathway: Pathway) -> Problem | None:
-    """A header that would make answers vanish silently, said once for the file: a field given by
-    two columns (the same column twice, or a multi-choice field both as one column and as REDCap
-    checkbox columns `field___code`), since only one of them could be read."""
+def header_problem(header: list[str] | tuple[str, ...], name: str, pathway: Pathway,
+                   written: Sequence[str] = ()) -> Problem | None:
+    """A canonical header that would make answers vanish silently, said once for the file: a field
+    given by two columns (the same column twice, in any case, or a multi-choice field both as one
+    column and as REDCap checkbox columns `field___code`), since only one of them could be read.
+    `written`: the header as written, to name the columns."""
     given: dict[str, int] = {}   # column name → its place
     boxes: dict[str, int] = {}   # multi-choice field → the place of its first checkbox column
+    shown = list(written) or list(header)
     for index, (column, fid, _code, _multi) in enumerate(header_plan(tuple(header), pathway), start=1):
         if column is None:
             continue
         clash = given.get(column) or (boxes.get(column) if fid is None else given.get(fid))
         if clash:
             return Problem(name, 1, index, f"columns {clash} and {index} both give '{fid or column}'"
-                           f" ('{header[clash - 1].strip()}' and '{column}'): keep one of them",
+                           f" ('{shown[clash - 1].strip()}' and '{shown[index - 1].strip()}'): keep one of them",
                            code=Code.DUPLICATE_COLUMN)
         given[column] = index
         if fid is not None:
             boxes.setdefault(fid, index)
     return None
+
+
+REDCAP_SKIPPED = "a REDCap event or repeat row holding none of this form's answers"
+
+
+def skipped_row(header: Sequence[str], row: Sequence[str], pathway: Pathway) -> bool:
+    """In a REDCap longitudinal or repeating export (its event or repeat columns in the header), a
+    row of another event or another form: its only answer of this form is the referral id
+    (checkboxes 0, missing-data codes), and this form's status column, where there is one, is
+    empty (REDCap fills it, 0 to 2, in every row the form belongs to, even a form not yet started).
+    Not a referral, so not evaluated, and counted."""
+    if not any(c in LONGITUDINAL for c in header):
+        return False
+    complete = form_name(pathway) + "_complete"
+    for column, cell in zip(header, row):
+        value = cell.strip()
+        if column == complete:
+            if value:
+                return False
+            continue
+        if not column or column == "referral_id" or column in REDCAP_COLUMNS or _is_redcap(column):
+            continue
+        if value and value != "0" and not missing_code(value):
+            return False
+    return True
+
+
+def _is_redcap(column: str) -> bool:
+    return column.startswith("redcap_") or column.endswith(("_complete", "_timestamp"))
 
 
 def csv_record(header: list[str], row: list[str], name: str, line: int, pathway: Pathway) -> Record | None:
@@ -400,7 +458,24 @@ def csv_record(header: list[str], row: list[str], name: str, line: int, pathway:
                                        f"row has {len(row)} cells but the header has {len(header)} columns: the row"
                                        " is short, or the file was cut off here; it is not read",
                                        code=Code.TOO_FEW_CELLS))
+    if skipped_row(header, row, pathway):
+        return Record(source, Located(name, None), skipped=REDCAP_SKIPPED)
     data, columns = csv_row(header, row, pathway)
+    problem = checkbox_problem(header, row, name, line, pathway)
     doc = Located(name, data, {(): (line, 1)} | {(f,): (line, c) for f, c in columns.items()},
                   {(f,): (line, c) for f, c in columns.items()})
-    return Record(source, doc)
+    return Record(source, doc, problem)
+
+
+def checkbox_problem(header: Sequence[str], row: Sequence[str], name: str, line: int,
+                     pathway: Pathway) -> Problem | None:
+    """The first checkbox cell that is neither 0 nor 1, named with its column and value."""
+    for index, ((_column, fid, _code, _multi), cell) in enumerate(zip(header_plan(tuple(header), pathway), row),
+                                                                  start=1):
+        value = cell.strip()
+        if fid is not None and value not in ("", "0", "1"):
+            labels = " (REDCap writes Checked and Unchecked in an export of labels: export the data again as"
+            hint = labels + ' "CSV / Microsoft Excel (raw data)")' if value in ("Checked", "Unchecked") else ""
+            return Problem(name, line, index, f"column '{header[index - 1]}': a checkbox column holds 1 (ticked) or"
+                           f" 0, not {value!r}{hint}", code=Code.NOT_A_CHECKBOX_VALUE, field=fid)
+    return None

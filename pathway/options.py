@@ -65,3 +65,36 @@ def output_file(suffixes: Iterable[str]) -> Callable[[str], str]:
 
     output.__name__ = "output file"
     return output
+
+
+def encoding(text: str) -> str:
+    """--encoding: a text encoding Python knows (cp1252, latin-1, utf-16, …)."""
+    import codecs
+
+    try:
+        return codecs.lookup(text.strip()).name
+    except LookupError:
+        raise argparse.ArgumentTypeError(f"not an encoding Python knows: {text!r} (Excel's \"CSV (Comma delimited)\""
+                                         " is cp1252)") from None
+
+
+DELIMITERS = {"comma": ",", ",": ",", "semicolon": ";", ";": ";", "tab": "\t", "\\t": "\t", "\t": "\t"}
+
+
+def delimiter(text: str) -> str:
+    """--delimiter: comma, semicolon or tab (or the character itself)."""
+    try:
+        return DELIMITERS[text.strip(" ").lower()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(f"must be comma, semicolon or tab, not {text!r}") from None
+
+
+def reading_options(parser: argparse.ArgumentParser, delimiters: bool = True) -> None:
+    """--encoding (and --delimiter) for a command that reads files people saved."""
+    parser.add_argument("--encoding", type=encoding, metavar="NAME",
+                        help="the encoding of files that are not UTF-8 (with or without a BOM) or UTF-16 with a BOM:"
+                             " Excel's \"CSV (Comma delimited)\" is cp1252 (default: found from each file)")
+    if delimiters:
+        parser.add_argument("--delimiter", type=delimiter, metavar="CHAR",
+                            help="the delimiter of CSV files: comma, semicolon or tab (default: found from each"
+                                 " file's header line, or its sep= line)")

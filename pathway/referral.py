@@ -112,11 +112,21 @@ def _date(value: Any) -> Any:
     if isinstance(value, _dt.date):
         return value
     if isinstance(value, str):
-        try:
-            return _dt.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
+        text = value.strip()
+        if _DATE_TIME.match(text):   # REDCap's and Excel's date-times: the date is what was meant
+            text = text[:10]
+        if _ISO_DATE.match(text):
+            try:
+                return _dt.date.fromisoformat(text)
+            except ValueError:
+                pass
     raise PydanticCustomError("date", "not a date")
+
+
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_DATE_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?$")
+_REFORMATTED = re.compile(r"^([0-9]{1,2}[/.-][0-9]{1,2}[/.-][0-9]{2,4}|[0-9]{5}(\.[0-9]+)?)$")
+"""A day-first or month-first date, or a spreadsheet's serial number: what Excel makes of a date."""
 
 
 def _canonical_multi(field: FormField) -> Any:
@@ -288,6 +298,10 @@ def _message(fields: Mapping[str, FormField], err: Mapping[str, Any]) -> tuple[C
     if kind == "text_unicode":
         return (Code.NOT_UNICODE, f"field '{name}': {_show(value)} is not valid Unicode text (a lone surrogate)",
                 name, False)
+    if field.type is FieldKind.DATE:
+        excel = _REFORMATTED.match(str(value).strip()) is not None and not isinstance(value, bool)
+        return (Code.NOT_A_DATE, f"field '{name}': {_show(value)} is not a date: use YYYY-MM-DD"
+                + (" (Excel may have reformatted it)" if excel else ""), name, False)
     reading = _READINGS[field.type]
     # "too_long": a required text, its length checked after its reader (worded as not allowed)
     code = Code.TOO_LONG if kind == "too_long" else reading.refused

@@ -11,6 +11,7 @@ from typing import Any
 from pathway.audit.page import AuditPage
 from pathway.audit.service import Outputs, Runner, audit
 from pathway.backends import get_evaluator
+from pathway.csvlayout import AS_FOUND, Reading
 from pathway.definition import Pathway
 from pathway.engine import evaluate
 from pathway.inputs import iter_records
@@ -37,11 +38,12 @@ class Audit:
 
 
 def run_audit(pathway: Pathway, out: Path, *inputs: Path | str, batch: int = 50_000, keep: int = 1000,
-              rejects: bool = True, engine: str = "columnar", runner: Runner | None = None) -> Audit:
+              rejects: bool = True, engine: str = "columnar", runner: Runner | None = None,
+              reading: Reading = AS_FOUND) -> Audit:
     out.mkdir(parents=True, exist_ok=True)
     outputs = Outputs(str(out / "audit.html"), str(out / "matrix.csv"), str(out / "rejects.csv") if rejects else None)
     page = audit(pathway, [str(i) for i in inputs], outputs, batch=batch, keep=keep, clock=lambda: AT,
-                 engine=engine, runner=runner)
+                 engine=engine, runner=runner, reading=reading)
     matrix_bytes = (out / "matrix.csv").read_bytes()
     rejects_bytes = (out / "rejects.csv").read_bytes() if rejects else b""
     return Audit(page, (out / "audit.html").read_text(encoding="utf-8"), _rows(matrix_bytes), _rows(rejects_bytes),
@@ -52,14 +54,16 @@ def _rows(data: bytes) -> list[list[str]]:
     return list(csv.reader(data.decode("utf-8").splitlines(keepends=True)))[1:] if data else []
 
 
-def reference(pathway: Pathway, *inputs: Path | str) -> tuple[list[list[str]], list[list[str]]]:
-    """The audit done the slow way: every record read by `inputs`, validated and evaluated one by one."""
+def reference(pathway: Pathway, *inputs: Path | str,
+              reading: Reading = AS_FOUND) -> tuple[list[list[str]], list[list[str]]]:
+    """The audit done the slow way: every record read by `inputs`, validated and evaluated one by one
+    (REDCap rows of another event or form are not records: `iter_records` leaves them out)."""
     fields = tuple(pathway.fields.values())
     evaluator = get_evaluator("python", pathway)
     items = [i.id for i in pathway.items]
     rows: list[list[str]] = []
     rejected: list[list[str]] = []
-    for record in iter_records([str(i) for i in inputs], pathway):
+    for record in iter_records([str(i) for i in inputs], pathway, reading):
         if record.problem is not None:
             rejected.append([record.source, str(record.problem)])
             continue

@@ -210,7 +210,7 @@ def test_cli_exit_0_with_rejects_and_writes_the_files(runner: Run, tmp_path: Pat
     ("args", "message"),
     [
         (["nope.jsonl"], "nope.jsonl: not found\npathway: 1 problem(s); nothing was produced.\n"),
-        (["empty"], "empty: no referral files found (expected .yaml, .yml, .json, .jsonl, .ndjson, .csv)\n"
+        (["empty"], "empty: no referral files found (expected .yaml, .yml, .json, .jsonl, .ndjson, .csv, .tsv)\n"
                     "pathway: 1 problem(s); nothing was produced.\n"),
         (["r.jsonl", "-o", "missing/dir/audit.html"],
          "missing/dir/audit.html: cannot write: No such file or directory\npathway: 1 problem(s); nothing was produced.\n"),

@@ -47,13 +47,19 @@ def test_csv_multi_choice_as_pipes_and_as_redcap_checkboxes(pathway: Pathway, tm
     assert values["functional_impact"] == ("movement", "posture")
 
 
-def test_redcap_bookkeeping_columns_are_ignored_but_unknown_columns_are_not(pathway: Pathway, tmp_path: Path) -> None:
+def test_redcap_bookkeeping_columns_are_ignored_and_a_misspelt_column_stops_the_file(pathway: Pathway,
+                                                                                      tmp_path: Path) -> None:
     f = tmp_path / "r.csv"
-    f.write_text("record_id,redcap_repeat_instance,referral_id,diagnosis,x_complete\n1,,R-1,yes,2\n", encoding="utf-8")
+    f.write_text("record_id,redcap_repeat_instance,referral_id,site,age_years,x_complete\n1,,R-1,Leeds,9,2\n",
+                 encoding="utf-8")
     (record,) = list(iter_records([f], pathway))
-    assert record.doc.data == {"referral_id": "R-1", "diagnosis": "yes"}
-    _, problems = validate(record.doc.data, tuple(pathway.fields.values()), record.doc)
-    assert [str(p) for p in problems] == [f"{f}:2:4: unknown field 'diagnosis' (did you mean 'diagnosis_cp'?)"]
+    assert record.doc.data == {"referral_id": "R-1", "age_years": "9"}
+    f.write_text("record_id,redcap_repeat_instance,referral_id,diagnosis_cpp,x_complete\n1,,R-1,yes,2\n",
+                 encoding="utf-8")
+    (record,) = list(iter_records([f], pathway))
+    assert str(record.problem) == (f"{f}:1:4: column 4, 'diagnosis_cpp', is not a field of this form: did you mean"
+                                   " 'diagnosis_cp'? The file is not read, since that field's answers would be missing"
+                                   " from every row: rename the column")
 
 
 def test_a_bad_checkbox_cell_is_reported_as_its_column(pathway: Pathway, tmp_path: Path) -> None:
@@ -94,11 +100,12 @@ def test_bad_files_are_records_with_problems(pathway: Pathway, tmp_path: Path) -
     got = records(pathway, tmp_path / "latin1.jsonl", tmp_path / "broken.yaml", tmp_path / "notes.txt",
                   tmp_path / "absent.json")
     assert [(source, problem) for source, _, problem in got] == [
-        (f"{tmp_path}/latin1.jsonl", f"{tmp_path}/latin1.jsonl: not UTF-8 text (byte 20)"),
+        (f"{tmp_path}/latin1.jsonl", f"{tmp_path}/latin1.jsonl:1: not UTF-8 text (byte 0xE9, at offset 20): save it as UTF-8, or"
+                                         " name the encoding it was saved in with --encoding"),
         (f"{tmp_path}/broken.yaml", f"{tmp_path}/broken.yaml:1:14: not valid YAML: the list opened at line 1,"
                                     " column 14 is never closed: the file ends at line 2, column 1 without its ']'"),
         (f"{tmp_path}/notes.txt", f"{tmp_path}/notes.txt: not a referral file (expected one of: .yaml, .yml, .json,"
-                                  " .jsonl, .ndjson, .csv)"),
+                                  " .jsonl, .ndjson, .csv, .tsv)"),
         (f"{tmp_path}/absent.json", f"{tmp_path}/absent.json: file not found"),
     ]
 

@@ -53,6 +53,9 @@ class Totals:
     counts: list[list[int]] = field(default_factory=list)
     least: list[Least] = field(default_factory=list)
     rejects: list[Rejected] = field(default_factory=list)
+    skipped: int = 0                                              # REDCap rows of another event or form
+    notices: list[str] = field(default_factory=list)              # about the files, once per file
+    duplicates: list[tuple[str, int]] = field(default_factory=list)   # ids given more than once, how often
 
 
 class Merger:
@@ -66,6 +69,7 @@ class Merger:
         self._heap: list[tuple[float, int, int, Entry]] = []   # a max-heap: keys negated
         self._matrix = matrix
         self._rejects = csv.writer(rejects, lineterminator="\n") if rejects is not None else None
+        self._ids: dict[str, int] = {}
         if matrix is not None:
             matrix.write((",".join(MATRIX_FIXED + tuple(self.items)) + "\n").encode("utf-8"))
         if self._rejects is not None:
@@ -73,9 +77,15 @@ class Merger:
 
     def add(self, result: TaskResult) -> None:
         t = self.totals
-        assert result.records == result.evaluated + result.rejected, "every record is evaluated or rejected"
+        assert result.records == result.evaluated + result.rejected + result.skipped, \
+            "every record is evaluated, rejected or skipped"
         t.records += result.records
         t.evaluated += result.evaluated
+        t.skipped += result.skipped
+        t.notices.extend(result.notices)
+        ids = self._ids
+        for referral_id in result.ids:
+            ids[referral_id] = ids.get(referral_id, 0) + 1
         t.rechecked += result.rechecked
         for total, counts in zip(t.counts, result.counts):
             for k, n in enumerate(counts):
@@ -112,5 +122,6 @@ class Merger:
         ranked = sorted(self._heap, key=lambda item: item[:3], reverse=True)
         self.totals.least = [Least(e.source, e.referral_id, e.documented, e.applicable, e.completeness, e.missing)
                              for *_, e in ranked]
-        assert self.totals.records == self.totals.evaluated + self.totals.rejected
+        self.totals.duplicates = [(i, n) for i, n in self._ids.items() if n > 1]
+        assert self.totals.records == self.totals.evaluated + self.totals.rejected + self.totals.skipped
         return self.totals

@@ -44,6 +44,7 @@ from pydantic import ValidationError
 
 from ..definition import FormField, Pathway
 from ..fieldkinds import FieldKind, per_kind
+from ..csvlayout import LONGITUDINAL, MISSING_CODES, form_name
 from ..inputs import header_plan
 from ..referral import referral_model
 from .columnar import bit, mask_of, vocabulary
@@ -164,7 +165,7 @@ class Dictionary:
         """What the row reader hands the validator for this cell: `_ABSENT`, or `_MISSING` when unsure."""
         if not self.json:   # as `inputs.csv_row` reads a cell
             text = cell.strip()
-            if not text:
+            if not text or text in MISSING_CODES:
                 return _ABSENT
             if field.kind.multiple:
                 return [v.strip() for v in text.split("|") if v.strip()]
@@ -238,6 +239,8 @@ def _text(s: pl.Expr, field: FormField, json: bool) -> Normalised:
     doubt = ~_edges_plain(s)
     if field.max_length is not None:
         doubt = doubt | (s.str.len_chars() > field.max_length)
+    if not json:  # a REDCap missing-data code is no answer
+        doubt = doubt | s.is_in(list(MISSING_CODES))
     if json:  # a JSON true, number, list or object read as text would be refused or spelt otherwise
         doubt = (doubt | s.is_in(["true", "false"]) | s.str.contains(_JSON_SCALAR_TEXT)
                  | s.str.starts_with("[") | s.str.starts_with("{"))
@@ -309,6 +312,8 @@ class CsvPlan:
     boxes: dict[str, tuple[tuple[str, int], ...]]  # multi-choice field id → (code, column index)
     unknown: tuple[int, ...]                       # columns that make a non-empty cell an unknown field
     simple: bool                                   # False: duplicate or mixed columns; read row by row
+    others: tuple[int, ...] = ()                   # in a REDCap longitudinal export: the answers' columns
+                                                   # but the referral id's (none filled: the row is skipped)
 
 
 def csv_plan(header: list[str], pathway: Pathway) -> CsvPlan:
@@ -316,7 +321,7 @@ def csv_plan(header: list[str], pathway: Pathway) -> CsvPlan:
     plain: dict[str, int] = {}
     boxes: dict[str, list[tuple[str, int]]] = {}
     unknown: list[int] = []
-    names = [c.strip() for c in header]
+    names = [c.strip() for c in header if c.strip()]
     simple = len(set(names)) == len(names)
     for index, (column, fid, code, _multi) in enumerate(header_plan(tuple(header), pathway)):
         if column is None:
@@ -329,7 +334,12 @@ def csv_plan(header: list[str], pathway: Pathway) -> CsvPlan:
             unknown.append(index)
     if set(plain) & set(boxes) or any(not pathway.fields[f].kind.multiple for f in boxes):
         simple = False
-    return CsvPlan(tuple(header), plain, {k: tuple(v) for k, v in boxes.items()}, tuple(unknown), simple)
+    others: list[int] = []
+    if any(c in LONGITUDINAL for c in header):   # the form's status column and answers but the id
+        others = [i for f, i in plain.items() if f != "referral_id"] + [i for v in boxes.values() for _, i in v]
+        others += [i for i, c in enumerate(header) if c == form_name(pathway) + "_complete"]
+    return CsvPlan(tuple(header), plain, {k: tuple(v) for k, v in boxes.items()}, tuple(unknown), simple,
+                   tuple(sorted(others)))
 
 
 def _checkboxes(field: FormField, boxes: tuple[tuple[str, int], ...]) -> Normalised:
@@ -389,6 +399,9 @@ class Codec:
             unknown = [pl.col(f"c{i}") for i in plan.unknown]   # a filled cell there is a field the form lacks
             unsure += [c != "" for c in unknown]
             bad += [(c != "") & _edges_plain(c) for c in unknown]
+            if plan.others:   # a row that may be another event's or form's: the row reader skips it
+                unsure.append(pl.all_horizontal([
+                    pl.col(f"c{i}").str.strip_chars(WS).is_in(["", "0", *MISSING_CODES]) for i in plan.others]))
             # blank: every cell empty or spaces and tabs, so their concatenation is too
             self.blank = pl.concat_str([pl.col(c).cast(pl.String) for c in cells], ignore_nulls=True
                                        ).str.strip_chars(WS) == ""

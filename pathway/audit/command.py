@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from ..options import count, moment, output_file, positive
+from ..options import count, moment, output_file, positive, reading_options
 
 HTML = (".html", ".htm")
 
@@ -47,6 +47,7 @@ def register(sub: Any, rules_opt: Any, engine_opts: Any) -> None:
                    help="run the batches on the Dask cluster whose scheduler is at ADDRESS (host:port); its "
                         "workers must see the input files at the same paths and have this package installed"
                         ' (pip install ".[dask]")')
+    reading_options(p)
     rules_opt(p)
     p.set_defaults(func=cmd_audit)
 
@@ -57,6 +58,7 @@ def cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
         os.environ["POLARS_MAX_THREADS"] = str(args.jobs)
     from ..cli import chosen_pathway
     from ..service import now
+    from ..csvlayout import Reading
     from .progress import Progress, record_count
     from .service import Outputs, audit, held_interrupts
 
@@ -72,7 +74,7 @@ def cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
     page = audit(
         pathway, args.inputs, Outputs(None if to_stdout else args.output, args.csv, args.rejects),
         batch=args.batch_size, keep=args.keep, clock=lambda: at, progress=Progress(0), engine=args.engine,
-        runner=runner,
+        runner=runner, reading=Reading(args.encoding, args.delimiter),
     )
     if to_stdout:
         from .page import render_page
@@ -81,6 +83,7 @@ def cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
     written = [f for f in (None if to_stdout else args.output, args.csv, args.rejects) if f]
     print(f"audit: {record_count(page.records)} = {page.evaluated:,} evaluated"
           f" + {page.rejected:,} not evaluated"
+          f"{f' + {page.skipped:,} REDCap rows skipped' if page.skipped else ''}"
           f"{'' if page.records else '; no record found in the inputs'}"
           f" ({page.rechecked:,} checked row by row; {time.monotonic() - started:.1f} s)"
           f"{'; wrote ' + ', '.join(written) if written else ''}", file=sys.stderr)

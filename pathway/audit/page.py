@@ -19,6 +19,10 @@ from .aggregate import Least, Rejected, Totals
 from .chart import status_chart
 
 
+DUPLICATES = 50
+"""Referral ids given more than once listed on the page (the status matrix has every record)."""
+
+
 @dataclass(frozen=True)
 class ItemRow:
     id: str
@@ -53,11 +57,17 @@ class AuditPage:
     rejects_more: int
     matrix_file: str | None
     rejects_file: str | None
+    skipped: int = 0     # REDCap rows of another event or form: read, not referrals
+    notices: tuple[str, ...] = ()   # about the files: columns not used
+    duplicates: tuple[tuple[str, int], ...] = ()   # referral ids given more than once (the first DUPLICATES)
+    duplicate_ids: int = 0          # how many ids are given more than once
+    duplicate_records: int = 0      # the records that give them
     rechecked: int = 0   # records the row validator decided (not shown: how, not what)
     status_labels: tuple[str, ...] = ()   # the pathway's words for the statuses, in STATUSES order
 
     def __post_init__(self) -> None:
-        assert self.records == self.evaluated + self.rejected, "records in = evaluated + rejected"
+        assert self.records == self.evaluated + self.rejected + self.skipped, \
+            "records in = evaluated + rejected + skipped"
 
 
 def build_page(pathway: Pathway, totals: Totals, *, inputs: Sequence[str], files: int, at: dt.datetime,
@@ -81,7 +91,9 @@ def build_page(pathway: Pathway, totals: Totals, *, inputs: Sequence[str], files
         chart=Markup(status_chart([i.id for i in pathway.items], totals.counts, labels)),
         least=tuple(totals.least), least_more=max(0, totals.evaluated - len(totals.least)),
         rejects=tuple(totals.rejects), rejects_more=max(0, totals.rejected - len(totals.rejects)),
-        matrix_file=matrix_file, rejects_file=rejects_file, rechecked=totals.rechecked,
+        matrix_file=matrix_file, rejects_file=rejects_file, rechecked=totals.rechecked, skipped=totals.skipped,
+        notices=tuple(totals.notices), duplicates=tuple(totals.duplicates[:DUPLICATES]),
+        duplicate_ids=len(totals.duplicates), duplicate_records=sum(n for _, n in totals.duplicates),
         status_labels=tuple(labels[s] for s in STATUSES),
     )
 

@@ -55,6 +55,9 @@ class TaskResult:
     rejects: list[Reject]              # all of them with `Options.reasons`, else the first `Options.rejects`
     least: list[Entry]
     matrix: bytes                      # the task's rows of the status matrix CSV (empty if not wanted)
+    skipped: int = 0                   # REDCap rows of another event or form: no referral, not evaluated
+    notices: tuple[str, ...] = ()      # what the task's files hold that is not used, once per file
+    ids: tuple[str, ...] = ()          # the referral ids evaluated, in order (to find those given twice)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..definition import Pathway
 from ..filekinds import DocumentKind, document_kind
-from ..inputs import Record, csv_record, csv_row, jsonl_record
+from ..inputs import Record, csv_record, csv_row, jsonl_record, skipped_row
 from ..referral import Values, number_for_text, referral_model, to_values
 from ..service import validate_referral
 from ..yamlsrc import MAX_BYTES, Located, parse_json
@@ -66,13 +66,18 @@ def read_record(record: Record) -> Pending:
 
 
 class Decided:
-    """`values` when accepted; otherwise `problems` (messages) or None when they are still to be worked out."""
+    """`values` when accepted; otherwise `problems` (messages) or None when they are still to be worked
+    out; `skipped`: a REDCap row of another event or form, which is no record to evaluate."""
 
-    __slots__ = ("values", "problems")
+    __slots__ = ("values", "problems", "skipped")
 
-    def __init__(self, values: Values | None, problems: tuple[str, ...] | None = None) -> None:
+    def __init__(self, values: Values | None, problems: tuple[str, ...] | None = None, skipped: bool = False) -> None:
         self.values = values
         self.problems = problems
+        self.skipped = skipped
+
+
+SKIPPED = Decided(None, skipped=True)
 
 
 
@@ -91,10 +96,14 @@ def decide(pending: Pending, pathway: Pathway) -> Decided | None:
             return None
         if len(pending.cells) != len(pending.header):   # too many cells, or too few (cut off?)
             return Decided(None, problems(pending, pathway))
+        if skipped_row(pending.header, pending.cells, pathway):
+            return SKIPPED
         data, _ = csv_row(list(pending.header), list(pending.cells), pathway)
     else:
         record = pending.record
         assert record is not None
+        if record.skipped is not None:
+            return SKIPPED
         if record.problem is not None:
             return Decided(None, (str(record.problem),))
         values, found = validate_referral(pathway, record.doc)

@@ -28,8 +28,9 @@ from .sources import BOM, Task
 MISSING, NOT_APPLICABLE = STATUSES.index("missing"), STATUSES.index("not_applicable")
 
 
-def pending_records(task: Task, pathway: Pathway) -> Iterator[tuple[int, Pending]]:
-    """The task's records in order, each with its order key (its line, or its place among the files)."""
+def pending_records(task: Task, pathway: Pathway, notices: list[str] | None = None) -> Iterator[tuple[int, Pending]]:
+    """The task's records in order, each with its order key (its line, or its place among the files);
+    what the files it reads hold that is not used, in `notices`."""
     if task.kind == "jsonl":
         for k, line in enumerate(jsonl_lines(_text(task))):
             if line.strip():
@@ -53,7 +54,7 @@ def pending_records(task: Task, pathway: Pathway) -> Iterator[tuple[int, Pending
     else:
         order = 0
         for path in task.files:
-            for record in read_file(Path(path), pathway):
+            for record in read_file(Path(path), pathway, task.reading, notices):
                 yield order, read_record(record)
                 order += 1
 
@@ -89,11 +90,16 @@ def process_rows(task: Task, options: Options, pathway: Pathway) -> TaskResult:
     least: list[Entry] = []
     rejects: list[Reject] = []
     matrix = io.StringIO()
-    evaluated = rejected = 0
-    for _, pending in pending_records(task, pathway):
+    evaluated = rejected = skipped = 0
+    notices = list(task.notices)
+    ids: list[str] = []
+    for _, pending in pending_records(task, pathway, notices):
         decided = rowpath.decide(pending, pathway)
         if decided is None:
             continue   # a blank CSV row: not a record
+        if decided.skipped:
+            skipped += 1
+            continue
         if decided.values is None:
             rejected += 1
             if options.reasons or len(rejects) < options.rejects:
@@ -110,6 +116,7 @@ def process_rows(task: Task, options: Options, pathway: Pathway) -> TaskResult:
         documented = applicable - codes.count(MISSING)
         completeness = documented / applicable if applicable else 1.0
         referral_id = str(decided.values["referral_id"])
+        ids.append(referral_id)
         if options.matrix:
             cells = [inert_cell(pending.source), inert_cell(referral_id), str(documented), str(applicable),
                      f"{completeness:.4f}", *(STATUSES[c] for c in codes)]
@@ -119,9 +126,10 @@ def process_rows(task: Task, options: Options, pathway: Pathway) -> TaskResult:
             least.append(Entry(completeness, evaluated, pending.source, referral_id, documented, applicable, missing))
         evaluated += 1
     least.sort(key=lambda e: (e.completeness, e.order))
-    return TaskResult(index=task.index, records=evaluated + rejected, evaluated=evaluated, rejected=rejected,
-                      rechecked=evaluated + rejected, counts=counts, rejects=rejects, least=least[:options.keep],
-                      matrix=matrix.getvalue().encode("utf-8"))
+    return TaskResult(index=task.index, records=evaluated + rejected + skipped, evaluated=evaluated,
+                      rejected=rejected, rechecked=evaluated + rejected, counts=counts, rejects=rejects,
+                      least=least[:options.keep], matrix=matrix.getvalue().encode("utf-8"), skipped=skipped,
+                      notices=tuple(notices), ids=tuple(ids))
 
 
 def _cell(text: str) -> str:

@@ -24,6 +24,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from types import ModuleType
 
+from ..csvlayout import AS_FOUND, Reading
 from ..definition import Pathway
 from ..outputs import atomic_output
 from .aggregate import Merger
@@ -52,10 +53,11 @@ Runner = Callable[[Pathway, Iterable[Task], Callable[[], Options], bool], Iterat
 def audit(
     pathway: Pathway, inputs: Sequence[str], outputs: Outputs, *, batch: int = 25_000, keep: int = 1000,
     clock: Callable[[], dt.datetime], progress: Progress | None = None, engine: str = "auto",
-    runner: Runner | None = None,
+    runner: Runner | None = None, reading: Reading = AS_FOUND,
 ) -> AuditPage:
     """Audit every record of `inputs`; write the page and the files asked for; return the page.
-    `runner`: where the tasks run (default: `run_here`, in this process)."""
+    `runner`: where the tasks run (default: `run_here`, in this process); `reading`: the encoding
+    and delimiter the person named (default: found from each file)."""
     files = check_inputs(inputs)
     total = sum(file_size(f) for f in files)
     columnar = engine == "columnar" or (engine == "auto" and total >= SMALL_INPUT)
@@ -67,7 +69,7 @@ def audit(
         merger = Merger(pathway, keep, matrix, rejects)
         tracker = progress or Progress(0, stream=io.StringIO())   # not a terminal: silent
         tracker.total = max(1, total)
-        tasks = plan(files, batch, pathway)
+        tasks = plan(files, batch, pathway, reading)
         for task, result in (runner or run_here)(pathway, tasks, lambda: merger.narrow(options), columnar):
             merger.add(result)
             tracker.update(task.size, result.records)

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..csvlayout import Layout, AS_FOUND, Reading, encoding_of, layout, not_decodable
 from ..errors import Code, InputError, Problem
 from ..filekinds import ALL_SUFFIXES, CSV_SUFFIXES, MANY_SUFFIXES
 from ..definition import Pathway
@@ -45,6 +46,8 @@ class Task:
     rows: tuple[tuple[int, tuple[str, ...] | str], ...] = ()   # (line, cells) or (line, CSV error)
     files: tuple[str, ...] = ()
     problem: Problem | None = None
+    reading: Reading = AS_FOUND   # --encoding, --delimiter: for the files a task reads itself
+    notices: tuple[str, ...] = ()  # what the file holds that is not used, said once (on its first task)
 
 
 @dataclass
@@ -71,7 +74,7 @@ def check_inputs(inputs: Iterable[str]) -> list[Path]:
     return files
 
 
-def plan(files: list[Path], batch: int, pathway: Pathway) -> Iterator[Task]:
+def plan(files: list[Path], batch: int, pathway: Pathway, reading: Reading = AS_FOUND) -> Iterator[Task]:
     """Tasks covering every record of every file, in order."""
     index = 0
     pending: list[str] = []
@@ -80,7 +83,7 @@ def plan(files: list[Path], batch: int, pathway: Pathway) -> Iterator[Task]:
         nonlocal index, pending
         if pending:
             size = sum(file_size(p) for p in pending)
-            yield Task(index, "files", pending[0], size=size, files=tuple(pending))
+            yield Task(index, "files", pending[0], size=size, files=tuple(pending), reading=reading)
             index += 1
             pending = []
 
@@ -94,7 +97,7 @@ def plan(files: list[Path], batch: int, pathway: Pathway) -> Iterator[Task]:
             continue
         yield from flush()
         first = index
-        for task in _big_file(path, suffix in CSV_SUFFIXES, batch, index, pathway):
+        for task in _big_file(path, suffix in CSV_SUFFIXES, batch, index, pathway, reading):
             yield task
             index = task.index + 1
         if index == first:   # nothing to read in it (empty, or a header only): `inputs.read_file` says so
@@ -102,36 +105,64 @@ def plan(files: list[Path], batch: int, pathway: Pathway) -> Iterator[Task]:
     yield from flush()
 
 
-def _big_file(path: Path, is_csv: bool, batch: int, index: int, pathway: Pathway) -> Iterator[Task]:
+def _big_file(path: Path, is_csv: bool, batch: int, index: int, pathway: Pathway,
+              reading: Reading) -> Iterator[Task]:
     name = str(path)
     try:
+        with path.open("rb") as f:
+            head = f.read(BLOCK)
+        encoding = encoding_of(head, reading)
+        if encoding != "utf-8-sig":   # another encoding: the csv module reads it (JSONL: `inputs` does)
+            if is_csv:
+                found = layout(head.decode(encoding, errors="replace")[:1 << 16], name, pathway, encoding, reading)
+                yield from _csv_rows(path, batch, index, pathway, found)
+            else:
+                yield Task(index, "files", name, size=file_size(name), files=(name,), reading=reading)
+            return
         scan = _scan(path, is_csv, batch)
     except OSError:
-        yield Task(index, "files", name, files=(name,))  # `inputs.read_file` words the failure
+        yield Task(index, "files", name, files=(name,), reading=reading)  # `inputs.read_file` words the failure
         return
     if scan.bad_byte is not None:
-        yield Task(index, "failed", name, size=file_size(name),
-                   problem=Problem(name, None, None, f"not UTF-8 text (byte {scan.bad_byte})", code=Code.NOT_UTF8))
-        return
-    if is_csv and (scan.csv_module or scan.lone_cr or scan.nul):
-        yield from _csv_rows(path, batch, index, pathway)
+        yield Task(index, "failed", name, size=file_size(name), problem=_not_utf8(path, scan.bad_byte, is_csv))
         return
     header: tuple[str, ...] = ()
+    notices: tuple[str, ...] = ()
+    if is_csv and not head.removeprefix(BOM).strip():
+        return   # nothing to read: `inputs.read_file` says so
     if is_csv:
-        with path.open("rb") as f:
-            raw = f.read(scan.header_end)
-        header = tuple(raw.removeprefix(BOM).decode("utf-8").rstrip("\r\n").split(","))
-        problem = header_problem(header, name, pathway)
+        found = layout(head.removeprefix(BOM).decode("utf-8", errors="ignore")[:1 << 16], name, pathway, encoding,
+                       reading)
+        problem = found.problem or header_problem(found.header, name, pathway, found.columns)
         if problem is not None:
             yield Task(index, "failed", name, size=file_size(name), problem=problem)
             return
+        if scan.csv_module or scan.lone_cr or scan.nul or not found.plain:
+            yield from _csv_rows(path, batch, index, pathway, found)
+            return
+        header = found.header
+        notices = _notices(found, name)
     starts = [(scan.header_end, 1 if is_csv else 0)] + scan.cuts
     ends = scan.cuts + [(file_size(name), scan.newlines)]
     for (start, lines), (end, lines_after) in zip(starts, ends):
         if end > start:
             yield Task(index, "csv" if is_csv else "jsonl", name, size=end - start, start=start, end=end,
-                       first_line=lines + 1, header=header, newlines=lines_after - lines if is_csv else None)
-            index += 1
+                       first_line=lines + 1, header=header, newlines=lines_after - lines if is_csv else None,
+                       notices=notices)
+            index, notices = index + 1, ()
+
+
+def _notices(found: Layout, name: str) -> tuple[str, ...]:
+    notice = found.notice(name)
+    return () if notice is None else (notice,)
+
+
+def _not_utf8(path: Path, offset: int, csv_file: bool) -> Problem:
+    """`csvlayout.not_decodable` for a big file (`offset`: counted after any BOM, as the scan counts)."""
+    with path.open("rb") as f:
+        raw = f.read(offset + len(BOM) + 1)
+    skip = len(BOM) if raw.startswith(BOM) else 0
+    return not_decodable(str(path), raw, "utf-8", offset + skip, csv_file)
 
 
 def _scan(path: Path, is_csv: bool, batch: int) -> Scan:
@@ -189,9 +220,15 @@ def _scan(path: Path, is_csv: bool, batch: int) -> Scan:
     return scan
 
 
-def _csv_rows(path: Path, batch: int, index: int, pathway: Pathway) -> Iterator[Task]:
-    """A CSV with quotes, read row by row exactly as `inputs` reads it, in batches of rows."""
+def _csv_rows(path: Path, batch: int, index: int, pathway: Pathway, found: Layout) -> Iterator[Task]:
+    """A CSV read row by row exactly as `inputs` reads it, in batches of rows: one with quotes
+    (cells may span lines), or written otherwise than the byte ranges read (another encoding or
+    delimiter, a `sep=` line)."""
     name = str(path)
+    problem = found.problem or header_problem(found.header, name, pathway, found.columns)
+    if problem is not None:
+        yield Task(index, "failed", name, size=file_size(name), problem=problem)
+        return
     read = [0]
 
     def counted(lines: Iterable[str]) -> Iterator[str]:
@@ -199,25 +236,33 @@ def _csv_rows(path: Path, batch: int, index: int, pathway: Pathway) -> Iterator[
             read[0] += len(line)
             yield line
 
-    with path.open("r", encoding="utf-8-sig", newline="") as f:
-        reader = csv_rows(counted(f))
-        header = next(reader, None)
-        if header is None:
+    notices = _notices(found, name)
+    header = found.header
+    rows: list[tuple[int, tuple[str, ...] | str]] = []
+    with path.open("r", encoding=found.encoding, newline="") as f:
+        reader = csv_rows(counted(f), found.delimiter)
+        done = 0
+        try:
+            for line, row in reader:
+                if line <= found.header_line:
+                    done = read[0]
+                    continue
+                rows.append((line, row if isinstance(row, str) else tuple(row)))
+                if len(rows) >= batch:
+                    yield Task(index, "rows", name, size=read[0] - done, header=header, rows=tuple(rows),
+                               notices=notices)
+                    index, rows, done, notices = index + 1, [], read[0], ()
+        except UnicodeDecodeError:   # past the first block: the rows before it are read, the rest is one record
+            failed = Problem(name, None, None, f"not {found.encoding} text after line {rows[-1][0] if rows else 1}:"
+                             " the rest of the file is not read; name the encoding it was saved in with --encoding,"
+                             " or save it as UTF-8", code=Code.NOT_UTF8)
+            if rows:
+                yield Task(index, "rows", name, size=read[0] - done, header=header, rows=tuple(rows), notices=notices)
+                index, rows, notices = index + 1, [], ()
+            yield Task(index, "failed", name, problem=failed, notices=notices)
             return
-        problem = (Problem(name, 1, None, header[1], code=Code.CSV_SYNTAX) if isinstance(header[1], str)
-                   else header_problem(header[1], name, pathway))
-        if problem is not None:
-            yield Task(index, "failed", name, problem=problem)
-            return
-        rows: list[tuple[int, tuple[str, ...] | str]] = []
-        done = read[0]
-        for line, row in reader:
-            rows.append((line, row if isinstance(row, str) else tuple(row)))
-            if len(rows) >= batch:
-                yield Task(index, "rows", name, size=read[0] - done, header=tuple(header[1]), rows=tuple(rows))
-                index, rows, done = index + 1, [], read[0]
-        if rows:
-            yield Task(index, "rows", name, size=read[0] - done, header=tuple(header[1]), rows=tuple(rows))
+    if rows:
+        yield Task(index, "rows", name, size=read[0] - done, header=header, rows=tuple(rows), notices=notices)
 
 
 def file_size(path: str | Path) -> int:

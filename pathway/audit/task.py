@@ -73,12 +73,13 @@ def process(task: Task, options: Options) -> TaskResult:
         return process_rows(task, options, ctx.pathway)
     fast, routed, bad = _fast_rows(batch, task, ctx)
     keep = None if options.reasons else options.rejects
-    frame, rejects, rejected = _routed_rows(routed, bad, batch, task, ctx, fast, keep)
+    frame, rejects, rejected, skipped = _routed_rows(routed, bad, batch, task, ctx, fast, keep)
     return TaskResult(
-        index=task.index, records=frame.height + rejected, evaluated=frame.height, rejected=rejected,
+        index=task.index, records=frame.height + rejected + skipped, evaluated=frame.height, rejected=rejected,
         rechecked=len(routed), counts=_counts(frame, ctx), rejects=rejects,
         least=_least(frame, ctx, options.keep, options.below),
         matrix=_matrix_csv(frame, ctx, task.name if _lined(task) else None) if options.matrix else b"",
+        skipped=skipped, notices=task.notices, ids=tuple(frame.get_column("referral_id").to_list()),
     )
 
 
@@ -156,13 +157,13 @@ def _fast_rows(
 def _routed_rows(
     routed: list[tuple[int, Pending]], bad: list[tuple[int, int]], batch: Batch, task: Task, ctx: _Context,
     fast: pl.DataFrame | None, keep: int | None,
-) -> tuple[pl.DataFrame, list[Reject], int]:
+) -> tuple[pl.DataFrame, list[Reject], int, int]:
     """Decide the routed records exactly as `pathway check` would and evaluate the accepted ones with the
     python backend; count the bad ones as rejected; merge with the fast rows in input order. Rejects
     beyond `keep` are only counted (None: every one is worded here)."""
     rows: dict[str, list[Any]] = {c: [] for c in ctx.schema}
     rejects: list[Reject] = []
-    rejected = 0
+    rejected = skipped = 0
     lined = _lined(task)
 
     def reject(pending: Pending | None, row: int, problems: tuple[str, ...] | None) -> None:
@@ -184,6 +185,9 @@ def _routed_rows(
         decided = rowpath.decide(pending, ctx.pathway)
         if decided is None:
             continue   # a blank row: not a record
+        if decided.skipped:
+            skipped += 1
+            continue
         values = decided.values
         if values is None:
             reject(pending, row, decided.problems)
@@ -203,7 +207,7 @@ def _routed_rows(
         slow = pl.concat([fast, slow]).sort("_line", maintain_order=True)
     elif fast is not None and fast.height:
         slow = fast
-    return slow, rejects, rejected
+    return slow, rejects, rejected, skipped
 
 
 def _counts(frame: pl.DataFrame, ctx: _Context) -> list[list[int]]:

@@ -40,7 +40,7 @@ from .. import conditions as C
 from ..definition import FormField, Pathway
 from ..errors import ExportError
 from ..fieldkinds import FieldKind
-from ..inputs import REDCAP_COLUMNS
+from ..csvlayout import REDCAP_COLUMNS, form_name
 
 HEADER = (
     "Variable / Field Name", "Form Name", "Section Header", "Field Type", "Field Label",
@@ -56,11 +56,6 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
 _RADIO_CODE = re.compile(r"^[A-Za-z0-9_]+$")
 _CHECKBOX_CODE = re.compile(r"^[a-z0-9_]+$")
 _COMPARE = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}
-
-
-def form_name(pathway: Pathway) -> str:
-    """The instrument name, e.g. itb_cp_referral (its status column is `<form>_complete`)."""
-    return re.sub(r"[^a-z0-9]+", "_", pathway.id.lower()).strip("_") + "_referral"
 
 
 def data_dictionary(pathway: Pathway) -> str:
