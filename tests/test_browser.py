@@ -331,3 +331,135 @@ def test_axe_finds_no_serious_problems_in_the_form_or_the_report(browser: Browse
         assert _axe(page) == [], "with the error summary"
     finally:
         ctx.close()
+
+
+# -- one rule for answers to questions not asked (issue 19): with and without the script, the same ----------
+
+def panel_state(page: Page) -> tuple[dict[str, str], list[str]]:
+    """The live checklist's statuses and its list of answers set aside."""
+    statuses = page.eval_on_selector_all("#panel [data-item]", "els => els.map(e => [e.dataset.item, e.dataset.status])")
+    return dict(statuses), page.locator("#panel .set-aside li").all_inner_texts()
+
+
+def report_state(report: Page, referral_id: str) -> tuple[dict[str, str], list[str]]:
+    return report_statuses(report, referral_id), report.locator(".set-aside li").all_inner_texts()
+
+
+ORAL_STEPS = [("Oral antispasticity medication tried", "Yes"), ("Outcome of oral medication", "Adequate control"),
+              ("Oral antispasticity medication tried", "No")]
+ORAL_SET_ASIDE = ["Outcome of oral medication: ‘Adequate control’ set aside: asked only when Oral antispasticity"
+                  " medication tried is Yes, and it is No."]
+
+
+def test_an_answer_to_a_question_not_asked_is_set_aside_with_and_without_javascript(
+    browser: Browser, server: Served, pathway: Pathway,
+) -> None:
+    expected = core_statuses(pathway, {"referral_id": "R-SA", "oral_tried": "no", "oral_outcome": "adequate_control"})
+    with_js = browser.new_context(base_url=server.url)
+    without = browser.new_context(base_url=server.url, java_script_enabled=False)
+    try:
+        page = with_js.new_page()
+        page.goto("/")
+        page.get_by_label("Referral id").fill("R-SA")
+        for label, option in ORAL_STEPS[:2]:
+            group(page, label).get_by_label(option, exact=True).check()
+        expect(page.locator("#panel .panel-points")).to_contain_text("controlling the spasticity adequately")
+        group(page, "Oral antispasticity medication tried").get_by_label("No", exact=True).check()
+        expect(page.locator("#field-oral_outcome")).to_be_hidden()
+        expect(page.locator("#panel .set-aside li")).to_have_text(ORAL_SET_ASIDE)
+        expect(page.locator("#panel")).not_to_contain_text("controlling the spasticity adequately")
+        js_panel = panel_state(page)
+        js_report = report_state(open_report(with_js, page), "R-SA")
+        # Without the script every question is shown and the same answers are sent by the button.
+        plain = without.new_page()
+        plain.goto("/")
+        plain.get_by_label("Referral id").fill("R-SA")
+        for label, option in ORAL_STEPS:
+            group(plain, label).get_by_label(option, exact=True).check()
+        plain.get_by_role("button", name="Update the checklist").click()
+        expect(plain.locator("#field-oral_outcome")).to_be_visible()
+        plain_panel = panel_state(plain)
+        plain_report = report_state(open_report(without, plain), "R-SA")
+        assert js_panel == plain_panel == (expected, ORAL_SET_ASIDE)
+        assert js_report == plain_report == (expected, ORAL_SET_ASIDE)
+        # Unknown keeps the answer: the question is shown again with it, and it is used.
+        group(page, "Oral antispasticity medication tried").get_by_label("Unknown / not documented", exact=True).check()
+        expect(page.locator("#field-oral_outcome")).to_be_visible()
+        expect(page.locator("#panel .set-aside li")).to_have_count(0)
+        expect(page.locator("#panel .panel-points")).to_contain_text("controlling the spasticity adequately")
+    finally:
+        with_js.close()
+        without.close()
+
+
+CHAIN_STEPS = [("Cerebral palsy diagnosis confirmed", "Yes"), ("Severity of spasticity", "Severe"),
+               ("Distribution of spasticity", "Diffuse (widespread, e.g. upper and lower limbs)"),
+               ("Cerebral palsy diagnosis confirmed", "No")]
+
+
+def test_a_chain_of_questions_not_asked_is_set_aside_with_and_without_javascript(
+    browser: Browser, rules_copy: Path,
+) -> None:
+    from .conftest import edit
+
+    edit(rules_copy / "form.yaml", "        label: Severity of spasticity\n",
+         "        label: Severity of spasticity\n        shown_when: {field: diagnosis_cp, is: yes}\n")
+    edit(rules_copy / "form.yaml", "        label: Distribution of spasticity\n",
+         "        label: Distribution of spasticity\n"
+         "        shown_when: {field: spasticity_severity, in: [moderate, severe]}\n")
+    from pathway.loader import load_pathway
+
+    chained = load_pathway(rules_copy)
+    expected = core_statuses(chained, {"referral_id": "R-CH", "diagnosis_cp": "no", "spasticity_severity": "severe",
+                                       "spasticity_distribution": "diffuse"})
+    assert expected["indication.diffuse_or_severe"] == "missing"
+    aside = ["Severity of spasticity: ‘Severe’ set aside: asked only when Cerebral palsy diagnosis confirmed is Yes,"
+             " and it is No.",
+             "Distribution of spasticity: ‘Diffuse (widespread, e.g. upper and lower limbs)’ set aside: asked only when"
+             " Severity of spasticity is Moderate or Severe, and it is not asked either."]
+    with served("--rules", str(rules_copy)) as server:
+        with_js = browser.new_context(base_url=server.url)
+        without = browser.new_context(base_url=server.url, java_script_enabled=False)
+        try:
+            page = with_js.new_page()
+            page.goto("/")
+            page.get_by_label("Referral id").fill("R-CH")
+            for label, option in CHAIN_STEPS[:3]:
+                group(page, label).get_by_label(option, exact=True).check()
+            expect(status_of(page, "indication.diffuse_or_severe")).to_have_attribute("data-status", "met")
+            group(page, "Cerebral palsy diagnosis confirmed").get_by_label("No", exact=True).check()
+            expect(page.locator("#field-spasticity_severity")).to_be_hidden()
+            expect(page.locator("#field-spasticity_distribution")).to_be_hidden()
+            expect(page.locator("#panel .set-aside li")).to_have_text(aside)
+            js = panel_state(page), report_state(open_report(with_js, page), "R-CH")
+            plain = without.new_page()
+            plain.goto("/")
+            plain.get_by_label("Referral id").fill("R-CH")
+            for label, option in CHAIN_STEPS:
+                group(plain, label).get_by_label(option, exact=True).check()
+            plain.get_by_role("button", name="Update the checklist").click()
+            expect(plain.locator("#panel .set-aside li")).to_have_count(2)
+            nojs = panel_state(plain), report_state(open_report(without, plain), "R-CH")
+            assert js == nojs == ((expected, aside), (expected, aside))
+        finally:
+            with_js.close()
+            without.close()
+
+
+def test_an_answer_to_correct_stays_in_view_when_its_question_is_not_asked(page: Page) -> None:
+    """The script sends a hidden question's answer (the server sets it aside); one the server cannot read
+    is shown with its message until corrected, so nothing blocks the report from out of sight."""
+    group(page, "Trial before implant").get_by_label("Done", exact=True).check()
+    page.get_by_label("Test dose (mcg)").fill("5000")
+    expect(page.locator("#err-trial_dose_mcg")).not_to_have_text("")
+    group(page, "Trial before implant").get_by_label("Planned", exact=True).check()
+    expect(page.locator("#err-trial_dose_mcg")).not_to_have_text("")
+    expect(page.locator("#field-trial_dose_mcg")).to_be_visible()
+    page.get_by_label("Test dose (mcg)").fill("")
+    expect(page.locator("#field-trial_dose_mcg")).to_be_hidden()
+    group(page, "Trial before implant").get_by_label("Done", exact=True).check()
+    page.get_by_label("Test dose (mcg)").fill("50")
+    group(page, "Trial before implant").get_by_label("Planned", exact=True).check()
+    expect(page.locator("#field-trial_dose_mcg")).to_be_hidden()
+    expect(page.locator("#panel .set-aside li")).to_have_text(
+        ["Test dose: ‘50 mcg’ set aside: asked only when Trial before implant is Done, and it is Planned."])

@@ -19,7 +19,7 @@
 
   function answer(id) {
     var box = fieldBox(id);
-    if (!box || box.hidden) { return null; }
+    if (!box) { return null; }
     var type = box.getAttribute("data-type");
     var controls = form.elements.namedItem(id);
     if (type === "multichoice") {
@@ -43,6 +43,8 @@
 
   /* ---- three-valued (Kleene) conditions, the same language as the pathway's rules ---- */
 
+  var notAsked = {}; /* field id -> true: questions whose condition is documented false (applyDependencies) */
+
   function evaluate(c) {
     var results, i;
     if (c.all) {
@@ -56,6 +58,7 @@
       return results.indexOf(null) >= 0 ? null : false;
     }
     if (c.not) { var r = evaluate(c.not); return r === null ? null : !r; }
+    if (notAsked[c.field]) { return false; } /* a question not asked meets no test */
     var v = answer(c.field);
     if (v === null) { return null; }
     if (c["in"]) { return c["in"].indexOf(v) >= 0; }
@@ -75,23 +78,28 @@
   }
 
   var dependents = Array.prototype.slice.call(form.querySelectorAll("[data-shown-when]")).map(function (box) {
-    return { box: box, when: JSON.parse(box.getAttribute("data-shown-when")) };
+    return { id: box.getAttribute("data-field"), box: box, when: JSON.parse(box.getAttribute("data-shown-when")) };
   });
 
-  /* A hidden question is disabled too, so its answer is not sent (it is kept, and returns with it). */
+  /* The questions not asked, decided as the server decides them (pathway/applicable.py): in form order,
+     in passes until one finds nothing new, a question whose condition is documented false. They are
+     hidden, and their answers are kept and sent: the server sets them aside and the checklist says so,
+     as it does for the same form sent without this script. A question whose condition is unknown is
+     shown if it holds an answer (that answer is used), else hidden until it applies; one with a
+     message to correct is shown. */
   function applyDependencies() {
+    notAsked = {};
     for (var round = 0; round <= dependents.length; round++) {
-      var changed = false;
+      var found = false;
       dependents.forEach(function (d) {
-        var show = evaluate(d.when) === true;
-        if (d.box.hidden === show) {
-          d.box.hidden = !show;
-          d.box.querySelectorAll("input, select, textarea").forEach(function (el) { el.disabled = !show; });
-          changed = true;
-        }
+        if (!notAsked[d.id] && evaluate(d.when) === false) { notAsked[d.id] = true; found = true; }
       });
-      if (!changed) { break; }
+      if (!found) { break; }
     }
+    dependents.forEach(function (d) {
+      var state = notAsked[d.id] ? false : evaluate(d.when);
+      d.box.hidden = !(state === true || (state === null && answer(d.id) !== null) || d.box.classList.contains("invalid"));
+    });
   }
 
   dependents.forEach(function (d) {
@@ -155,6 +163,7 @@
       showError(id, errors[id] || "");
       if (errors[id]) { ids.push(id); }
     });
+    applyDependencies(); /* an answer to correct is shown, even to a question not asked */
     return ids;
   }
 
