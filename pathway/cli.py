@@ -21,7 +21,7 @@ from .backends import BACKENDS
 from .entry import interrupted
 from .errors import Code, PathwayError, Problem, ProblemsError, RulesError
 from .formats import FORMATS, SUFFIXES, format_for
-from .options import moment, output_file
+from .options import moment, output_file, reading_options
 from .outputs import refuse_clobbering, write_atomic
 from .resources import default_pathway_dir, rules_dir
 
@@ -63,7 +63,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     from .service import check, now, read_document, referral_values
 
     pathway = chosen_pathway(args)
-    doc = read_document(args.referral)
+    doc = read_document(args.referral, args.encoding)
     values = referral_values(pathway, doc)
     at = args.now or now()
     report = check(pathway, values, at=at, engine=args.engine, cross=args.cross_check)
@@ -175,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=FORMATS, help="output format (default: from -o, else html)")
     p.add_argument("--now", type=moment, metavar="TIME",
                    help="fixed report time, ISO 8601 (default: SOURCE_DATE_EPOCH or now)")
+    reading_options(p, delimiters=False)
     rules_opt(p)
     engine_opts(p)
     p.set_defaults(func=cmd_check)

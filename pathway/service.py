@@ -38,11 +38,14 @@ def now(env: Mapping[str, str] | None = None) -> dt.datetime:
     return dt.datetime.now(tz=dt.timezone.utc)
 
 
-def read_document(path: str | Path) -> Located:
-    """Read one referral file (YAML or JSON, with or without a UTF-8 BOM) with positions; `-` is standard
-    input. A file of many referrals (CSV, JSONL) is refused, naming the commands that read it."""
+def read_document(path: str | Path, encoding: str | None = None) -> Located:
+    """Read one referral file (YAML or JSON: UTF-8 with or without a BOM, UTF-16 with a BOM, or in
+    `encoding`) with positions; `-` is standard input. A file of many referrals (CSV, JSONL) is
+    refused, naming the commands that read it."""
     import shlex
     import sys
+
+    from .csvlayout import Reading, encoding_of, not_decodable
 
     name = str(path)
     kind = MANY_KINDS.get(Path(name).suffix.lower())
@@ -51,17 +54,20 @@ def read_document(path: str | Path) -> Located:
                                 f".yml or .json file): use `pathway audit {shlex.quote(name)}` or "
                                 f"`pathway mdt {shlex.quote(name)}`")
     try:
-        text = sys.stdin.read().removeprefix("\ufeff") if name == "-" else \
-            Path(path).read_text(encoding="utf-8-sig")
+        raw = sys.stdin.buffer.read() if name == "-" else Path(path).read_bytes()
     except FileNotFoundError:
         raise InputError([Problem(name, None, None, "file not found", code=Code.FILE_NOT_FOUND)]) from None
     except IsADirectoryError:
         raise InputError([Problem(name, None, None, "is a folder, not a referral file",
                                   code=Code.IS_A_FOLDER)]) from None
-    except UnicodeDecodeError:
-        raise InputError([Problem(name, None, None, "not UTF-8 text", code=Code.NOT_UTF8)]) from None
     except OSError as exc:
         raise InputError([Problem(name, None, None, f"cannot read: {exc.strerror}", code=Code.CANNOT_READ)]) from None
+    codec = encoding_of(raw, Reading(encoding))
+    try:
+        text = raw.decode(codec).removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        bom = 3 if codec == "utf-8-sig" and raw.startswith(b"\xef\xbb\xbf") else 0
+        raise InputError([not_decodable(name, raw, codec, exc.start + bom, csv_file=False)]) from None
     try:
         return load_text(text, "<stdin>" if name == "-" else name)
     except LoadFailure as exc:

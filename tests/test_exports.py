@@ -2,6 +2,7 @@
 or a message naming the file, line and reason; both audit engines agree on every record."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from pathway.definition import Pathway
 from pathway.inputs import iter_records
 
 from .audit_support import Audit, reference, run_audit
+from .conftest import Result
 
 HEADER = "referral_id,age_years,diagnosis_cp,notes"
 
@@ -280,3 +282,34 @@ def test_date_times_read_as_the_date_and_reformatted_dates_are_refused(pathway: 
                         " have reformatted it)"] for n, v in ((4, "04/03/2026"), (5, "46085"))]
     values = [r.doc.data for r in iter_records([f], pathway)]
     assert values[0]["referral_date"] == "2026-03-04 00:00:00"   # read as written; the date when validated
+
+
+# --- the commands' options ---------------------------------------------------
+
+def test_check_reads_utf16_and_a_named_encoding_and_says_what_to_do_otherwise(runner: Callable[..., Result],
+                                                                               tmp_path: Path) -> None:
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("referral_id: R-1\nnotes: café\n".encode("cp1252"))
+    r = runner("check", str(latin), "--format", "json")
+    assert r.code == 2 and r.err.startswith(f"{latin}:2: not UTF-8 text (byte 0xE9, at offset 27): save it as UTF-8,"
+                                            " or name the encoding it was saved in with --encoding\n")
+    r = runner("check", str(latin), "--format", "json", "--encoding", "cp1252")
+    assert r.code == 0 and '"referral_id": "R-1"' in r.out
+    wide = tmp_path / "wide.yaml"
+    wide.write_bytes("referral_id: R-16\n".encode("utf-16"))
+    r = runner("check", str(wide), "--format", "json")
+    assert r.code == 0 and '"referral_id": "R-16"' in r.out
+
+
+def test_audit_takes_encoding_and_delimiter_and_refuses_names_it_does_not_know(
+        runner: Callable[..., Result], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "excel.csv"
+    f.write_bytes("referral_id;notes\r\nR-1;Zoë\r\n".encode("cp1252"))
+    out = tmp_path / "a.html"
+    r = runner("audit", str(f), "-o", str(out), "--encoding", "cp1252", "--delimiter", "semicolon")
+    assert r.code == 0 and r.err.startswith("audit: 1 record = 1 evaluated + 0 not evaluated")
+    for option, value, message in (("--encoding", "klingon", "not an encoding Python knows: 'klingon'"),
+                                   ("--delimiter", "pipe", "must be comma, semicolon or tab, not 'pipe'")):
+        with pytest.raises(SystemExit) as info:
+            runner("audit", str(f), "-o", str(out), option, value)
+        assert info.value.code == 2 and f"argument {option}: {message}" in capsys.readouterr().err
