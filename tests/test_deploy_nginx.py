@@ -29,6 +29,7 @@ import ssl
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -108,13 +109,19 @@ class Proxied:
         """One HTTPS request to nginx, for itb.example.org (SNI and Host), verifying the test's certificate."""
         context = ssl.create_default_context(cafile=str(self.cert))
         raw = socket.create_connection(("127.0.0.1", self.tls), timeout=15)
+        try:
+            tls = context.wrap_socket(raw, server_hostname=NAME)
+        except BaseException:
+            raw.close()
+            raise
         conn = http.client.HTTPConnection(NAME, self.tls, timeout=15)
-        conn.sock = context.wrap_socket(raw, server_hostname=NAME)
-        conn.request(method, path, body=body or None, headers=headers or {})
-        r = conn.getresponse()
-        answer = (r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
-        conn.close()
-        return answer
+        conn.sock = tls
+        try:
+            conn.request(method, path, body=body or None, headers=headers or {})
+            r = conn.getresponse()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        finally:
+            conn.close()
 
     def access_log(self) -> str:
         return (self.folder / "access.log").read_text(encoding="utf-8")
@@ -161,13 +168,13 @@ def _nginx(folder: Path, conf: Path, *more: str) -> list[str]:
     return [NGINX, "-p", str(folder), "-c", str(conf), "-e", str(folder / "error.log"), *more]
 
 
-@pytest.fixture(scope="module")
-def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxied]:
+@contextmanager
+def behind_nginx(folder: Path, *serve_options: str) -> Iterator[Proxied]:
+    """`pathway serve --public-url https://itb.example.org:PORT/ OPTIONS` with the docs' nginx site in front."""
     _needs(_missing())
-    folder = tmp_path_factory.mktemp("nginx")
     cert, key = certificate(folder)
     tls, plain = free_port(), free_port()
-    with served("--public-url", f"https://{NAME}:{tls}/", "--trusted-proxy", "127.0.0.1") as server:
+    with served("--public-url", f"https://{NAME}:{tls}/", *serve_options) as server:
         upstream = int(server.url.rsplit(":", 1)[1].strip("/"))
         conf = nginx_conf(folder, upstream, tls, plain, cert, key)
         checked = subprocess.run(_nginx(folder, conf, "-t"), capture_output=True, text=True)
@@ -195,6 +202,13 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxied]:
                 proc.wait()
             if proc.stdout:
                 proc.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxied]:
+    """As docs/deploy.md runs it: the proxy trusted for X-Forwarded-*."""
+    with behind_nginx(tmp_path_factory.mktemp("nginx"), "--trusted-proxy", "127.0.0.1") as p:
+        yield p
 
 
 # -- through nginx, as a script would ---------------------------------------------------------------------
@@ -240,12 +254,29 @@ def test_a_post_from_another_site_is_refused_through_the_proxy(proxied: Proxied)
     assert status == 403 and headers["content-type"] == "application/json"
 
 
+def test_the_host_header_alone_is_enough_when_the_proxy_is_not_trusted(tmp_path: Path, pathway: Pathway) -> None:
+    """Without --trusted-proxy the X-Forwarded-* headers are ignored: `Host $host` is what gets the page answered."""
+    with behind_nginx(tmp_path) as untrusted:
+        assert untrusted.request("GET", "/")[0] == 200
+        status, _, body = untrusted.request("POST", "/", {"content-type": "application/x-www-form-urlencoded",
+                                                          "origin": untrusted.origin}, b"referral_id=R-1")
+        assert status == 200 and b'value="R-1"' in body
+        status, _, body = untrusted.request("POST", "/cds-services/itb-pathway-checklist",
+                                            {"content-type": "application/json"},
+                                            json.dumps(call(form(pathway))).encode())
+        assert json.loads(body)["cards"][0]["source"]["url"] == untrusted.public
+        assert untrusted.request("POST", "/", {"content-type": "application/x-www-form-urlencoded",
+                                               "origin": ELSEWHERE}, b"referral_id=R-1")[0] == 403
+
+
 def test_plain_http_is_sent_to_https(proxied: Proxied) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", proxied.plain, timeout=10)
-    conn.request("GET", "/report?x=1", headers={"host": NAME})
-    r = conn.getresponse()
-    assert (r.status, r.getheader("location")) == (301, f"https://{NAME}/report?x=1")
-    conn.close()
+    try:
+        conn.request("GET", "/report?x=1", headers={"host": NAME})
+        r = conn.getresponse()
+        assert (r.status, r.getheader("location")) == (301, f"https://{NAME}/report?x=1")
+    finally:
+        conn.close()
 
 
 def test_nginx_logs_no_query_string_and_no_job_id(proxied: Proxied) -> None:
