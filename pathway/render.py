@@ -5,6 +5,7 @@ a `<script>` typed into the notes stays text in any Markdown viewer too.
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import html
 import re
@@ -39,6 +40,27 @@ def percent(value: float) -> str:
     return f"{round(value * 100)}%"
 
 
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
+"""English month names, not the locale's: the same report gives the same bytes on every machine."""
+
+
+def when(stamp: str) -> str:
+    """A report's time (`2026-12-01T19:55:02Z`) as a person reads it: `1 December 2026, 19:55 UTC`.
+
+    The exact time stays in the JSON and in the HTML's `<time datetime>`; text that is not such a time
+    is shown as it is.
+    """
+    try:
+        moment = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return stamp
+    if moment.utcoffset() is None:
+        return stamp
+    moment = moment.astimezone(dt.timezone.utc)
+    return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}, {moment:%H:%M} UTC"
+
+
 @lru_cache(maxsize=4)
 def environment(folder: str | None = None) -> Environment:
     """The one Jinja environment: autoescape on for HTML, strict about undefined names."""
@@ -53,6 +75,7 @@ def environment(folder: str | None = None) -> Environment:
     )
     env.filters["md"] = md_line
     env.filters["percent"] = percent
+    env.filters["when"] = when
     return env
 
 

@@ -49,6 +49,11 @@ class FieldView:
         return frozenset(o.value for o in self.field.options if o.exclusive)
 
     @property
+    def date_message(self) -> str:
+        """What the browser says of a date it cannot read, in the server's words (before asking it)."""
+        return DATE_MESSAGE
+
+    @property
     def first_input_id(self) -> str:
         """Where the error summary's link for this field lands."""
         if self.control in ("radios", "checkboxes"):
@@ -75,12 +80,19 @@ class FormState:
     left_out: int = 0
 
 
+DATE_MESSAGE = ("No date is stored from this: type a date of the calendar as year-month-day (YYYY-MM-DD), "
+                "such as 2026-10-14.")
+"""Beside a date field, whose box keeps what was typed: nothing is stored until it reads as one date."""
+
+
 def plain_message(problem: Problem, fields: Mapping[str, FormField]) -> str:
     """A core validation message, reworded to stand beside its field."""
     message = problem.message
     name = problem.field
     if problem.code is Code.MISSING_REQUIRED_FIELD:
         message = "This is required: it cannot be left empty."
+    elif problem.code is Code.NOT_A_DATE and name in fields:
+        message = DATE_MESSAGE
     elif name is not None and name in fields:
         if message.startswith(f"field '{name}': "):
             message = message[len(f"field '{name}': "):]

@@ -6,6 +6,7 @@
 
   var form = document.getElementById("referral-form");
   var panel = document.getElementById("panel");
+  var bar = document.getElementById("bar-summary"); /* the summary that stays in view on a narrow screen */
   var live = document.getElementById("live-status");
   if (!form || !panel) { return; }
 
@@ -138,10 +139,24 @@
 
   /* What the browser knows without asking: a number it could not read, and (once a report or a
      download was asked for) a required answer left empty. */
+  function isDate(text) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+    if (!m) { return false; }
+    var d = new Date(0);
+    d.setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+    return d.getUTCFullYear() === Number(m[1]) && d.getUTCMonth() === Number(m[2]) - 1 && d.getUTCDate() === Number(m[3]);
+  }
+
   function clientErrors() {
     var errors = {};
     form.querySelectorAll("input[type=number]").forEach(function (el) {
       if (!el.disabled && el.validity && el.validity.badInput) { errors[el.name] = "This is not a number."; }
+    });
+    /* A date typed in another order (14102026) is never taken for some other date: YYYY-MM-DD, a day of
+       the calendar, or nothing. The server says the same, and checks it again. */
+    form.querySelectorAll("input[data-date-message]").forEach(function (el) {
+      var text = el.value.trim();
+      if (!el.disabled && text && !isDate(text)) { errors[el.name] = el.getAttribute("data-date-message"); }
     });
     if (triedToSubmit) {
       form.querySelectorAll("[aria-required=true]").forEach(function (el) {
@@ -194,6 +209,7 @@
         panel.innerHTML = data.panel;
         panel.setAttribute("data-updated", String(Date.now()));
         live.textContent = "Checklist updated. " + data.summary;
+        if (bar) { bar.textContent = data.summary; }
         serverErrors = data.errors || {};
         showErrors();
       })
@@ -240,6 +256,31 @@
       event.preventDefault();
       refresh();
     }
+  });
+
+  /* ---- work is easy to lose: a warning before leaving with answers that are not saved ---- */
+
+  /* Unsaved: answered here, or sent back by the server after an update or a problem. Saving the
+     referral (YAML) saves them; a submission carries them along (no warning while it leaves). */
+  var unsaved = form.hasAttribute("data-unsaved");
+  var submitting = null;
+
+  function edited(event) { if (event.target.type !== "file") { unsaved = true; } }
+  form.addEventListener("input", edited);
+  form.addEventListener("change", edited);
+
+  form.addEventListener("submit", function (event) {
+    if (event.defaultPrevented) { return; }
+    if (event.submitter && event.submitter.id === "btn-yaml") { unsaved = false; }
+    if (submitting) { clearTimeout(submitting); }
+    /* a download leaves the page where it is: after a moment, leaving it warns again */
+    submitting = setTimeout(function () { submitting = null; }, 1500);
+  });
+
+  window.addEventListener("beforeunload", function (event) {
+    if (!unsaved || submitting) { return; }
+    event.preventDefault();
+    event.returnValue = ""; /* older browsers ask for this as well */
   });
 
   window.addEventListener("pageshow", function () { applyDependencies(); });
