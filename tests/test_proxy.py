@@ -229,7 +229,8 @@ def test_clients_that_are_not_browsers_send_no_origin_and_are_answered(behind: T
 @pytest.mark.parametrize(("headers", "allowed"), [
     ({"origin": "https://itb.example.org"}, True),
     ({"origin": "https://itb.example.org:443"}, True),
-    ({"origin": "http://itb.example.org"}, True),       # the request's own origin: this proxy is not trusted for proto
+    ({"origin": "http://itb.example.org"}, False),      # the public URL says https, whatever the request's scheme
+    ({"origin": "https://itb-alias.trust.example"}, True),  # the name this request came to (an --allowed-host)
     ({"origin": "https://itb.example.org:8443"}, False),
     ({"origin": "https://itb.example.org.attacker.example"}, False),
     ({"origin": "null"}, False),                         # a sandboxed frame, a data: page
@@ -243,7 +244,8 @@ def test_clients_that_are_not_browsers_send_no_origin_and_are_answered(behind: T
     ({}, True),                                          # curl, an EHR back end
 ])
 def test_origin_referer_and_fetch_metadata(headers: dict[str, str], allowed: bool) -> None:
-    scope = {"scheme": "http", "headers": [(b"host", b"itb.example.org"),
+    host = b"itb-alias.trust.example" if "itb-alias" in headers.get("origin", "") else b"itb.example.org"
+    scope = {"scheme": "http", "headers": [(b"host", host),
                                           *((k.encode(), v.encode()) for k, v in headers.items())]}
     assert (verdict(scope, PUBLIC) is None) is allowed
 

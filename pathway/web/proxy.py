@@ -236,12 +236,14 @@ def _url_origin(text: str) -> str | None:
     return _origin(parts.scheme, _host_of(parts.hostname), port)
 
 
-def own_origin(scope: Scope) -> str | None:
-    """The origin this request was addressed to: its scheme (a trusted proxy's) and its Host header."""
+def own_origin(scope: Scope, public: str | None = None) -> str | None:
+    """The origin this request was addressed to: its Host header, with the public URL's scheme when there is
+    one (behind a TLS proxy the browser's is https whatever the proxy says), else the request's own."""
     host = next((v for k, v in scope["headers"] if k == b"host"), None)
     if not host:
         return None
-    return _url_origin(f"{scope.get('scheme', 'http')}://{host.decode('latin-1')}")
+    scheme = urlsplit(public).scheme if public else scope.get("scheme", "http")
+    return _url_origin(f"{scheme}://{host.decode('latin-1')}")
 
 
 def verdict(scope: Scope, public: str | None) -> str | None:
@@ -265,7 +267,7 @@ def verdict(scope: Scope, public: str | None) -> str | None:
         seen = _url_origin(referer)
     else:
         seen = _url_origin(origin.strip())
-    accepted = {o for o in (_url_origin(public) if public else None, own_origin(scope)) if o}
+    accepted = {o for o in (_url_origin(public) if public else None, own_origin(scope, public)) if o}
     if seen is not None and seen in accepted:
         return None
     return f"it came from {seen}" if seen else "it came from something that is not a web address"
