@@ -321,6 +321,17 @@ def test_in_a_browser_the_form_posts_and_another_sites_form_is_refused(proxied: 
             assert page.input_value("#f-referral_id") == "R-PROXY-1"
             assert posted and posted[-1].get("origin") == proxied.origin  # the real origin, not null
 
+            # With JavaScript: the live checklist's own posts (fetch, same origin) are answered too.
+            scripted = browser.new_context(ignore_https_errors=True)
+            live = scripted.new_page()
+            previews: list[int] = []
+            live.on("response", lambda r: previews.append(r.status) if r.url.endswith("/preview") else None)
+            live.goto(proxied.public)
+            with live.expect_response(lambda r: r.url.endswith("/preview")):
+                live.check("#f-diagnosis_cp-0")
+            assert previews and set(previews) == {200}
+            scripted.close()
+
             # A page on another site with a form aimed at this one.
             page.route(f"{ELSEWHERE}/", lambda route: route.fulfill(content_type="text/html", body=(
                 f'<form method="post" action="{proxied.public}"><input name="referral_id" value="R-1">'
