@@ -19,7 +19,7 @@ from pathway.definition import Pathway
 
 from .conftest import EXAMPLE
 from .serving import Served, served
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, REPORT_BUTTON, _missing, group, open_report, status_of
+from .test_browser import CHROMIUM, CHROMIUM_ARGS, REPORT_BUTTON, _axe, _missing, group, open_report, status_of
 
 try:
     from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect, sync_playwright
@@ -157,6 +157,18 @@ def test_the_summary_stays_in_view_and_leads_to_the_checklist(phone: BrowserCont
     title = page.locator("#checklist-title")
     assert title.evaluate(IN_VIEW)
     assert title.evaluate("e => e.getBoundingClientRect().top") >= bar.evaluate("e => e.getBoundingClientRect().bottom") - 1
+
+
+def test_axe_finds_no_serious_problems_on_a_phone(browser: Browser, server: Served) -> None:
+    ctx = _context(browser, server, PHONE, is_mobile=True, bypass_csp=True)  # axe is injected inline: for this check only
+    try:
+        page = opened_example(ctx)
+        expect(page.locator("#summary-bar")).to_be_visible()
+        assert _axe(page) == []
+        report = open_report(ctx, page)
+        assert _axe(report) == []
+    finally:
+        ctx.close()
 
 
 def test_on_a_desktop_the_checklist_is_beside_the_form_and_there_is_no_bar(desktop: BrowserContext) -> None:

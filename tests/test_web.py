@@ -317,6 +317,61 @@ def test_open_a_file_with_bad_values_loads_the_rest_and_locates_each_problem(cli
     assert not re.search(r'name="spasticity_severity" value="[a-z]+" checked', page)
 
 
+def test_a_file_that_replaced_the_form_says_so_and_counts_its_problems_once(client: TestClient) -> None:
+    content = (b"referral_id: R-8\nspasticity_severity: very severe\nage_years: 40\ndiagnosis_cp: on\n"
+               b"gmfcs_level: VI\n")
+    r = client.post("/open", files={"saved_file": ("r.yaml", content, "application/yaml")},
+                    data={"referral_id": "R-TYPED", "notes": "typed before opening"})
+    assert r.status_code == 422
+    page = r.text
+    summary = page[page.index('<div class="error-summary"'):page.index("</div>", page.index('<div class="error-summary"'))]
+    assert "<h2>4 problems need correcting</h2>" in summary
+    assert summary.count("<li>") == 4
+    assert ("<p>r.yaml: 4 problems; the answers that could be read are in the form, and each problem is shown beside "
+            "its field. Correct each answer below, or open the file again once it is corrected.</p>") in summary
+    assert "Everything you entered is kept" not in page  # it is not: the file's answers replaced them
+    assert "R-TYPED" not in page and "typed before opening" not in page
+    assert 'data-unsaved' not in page  # the answers are in the file: leaving loses nothing
+
+
+def test_a_file_that_could_not_be_read_leaves_what_was_typed_and_says_so(client: TestClient) -> None:
+    r = client.post("/open", files={"saved_file": ("my.yaml", b"referral_id: [\n", "application/yaml")},
+                    data={"referral_id": "R-KEEP"})
+    assert r.status_code == 422
+    assert "<h2>1 problem needs correcting</h2>" in r.text
+    assert "<p>Everything you entered is kept." in r.text
+    assert '<form id="referral-form" method="post" action="/" accept-charset="utf-8" autocomplete="off" novalidate data-unsaved="true">' in r.text
+
+
+def test_without_javascript_an_update_returns_to_the_buttons(client: TestClient) -> None:
+    page = client.get("/").text
+    assert '<button type="submit" formaction="/#actions" id="btn-update">Update the checklist</button>' in page
+    assert '<div class="actions" id="actions" role="group" aria-labelledby="actions-title">' in page
+    assert "data-unsaved" not in page  # a blank form has nothing to lose
+    updated = post_form(client, "/", [("referral_id", "R-1"), ("diagnosis_cp", "yes")]).text
+    assert "novalidate data-unsaved=\"true\">" in updated
+
+
+def test_the_summary_bar_says_what_the_checklist_says(client: TestClient) -> None:
+    page = post_form(client, "/", form_pairs(example())).text
+    assert ('<div class="summary-bar" id="summary-bar">\n  <p><span id="bar-summary">17 of 22 applicable items '
+            'documented; 3 points to discuss.</span> <a href="#checklist" class="bar-link">Checklist ↓</a></p>') in page
+    assert '<p class="panel-summary" id="panel-summary">17 of 22 applicable items documented; 3 points to discuss.</p>' in page
+    assert '<aside class="checklist" id="checklist" aria-labelledby="checklist-title" tabindex="0">' in page
+
+
+def test_a_date_in_another_order_is_refused_beside_its_field_and_kept(client: TestClient) -> None:
+    for typed in ("14102026", "14/10/2026", "2026-14-10", "10/14/2026"):
+        r = post_form(client, "/download/json", [("referral_id", "R-1"), ("referral_date", typed)])
+        assert r.status_code == 422, typed
+        assert f'value="{escape(typed)}"' in r.text
+        assert ('<li><a href="#f-referral_date">Referral date: No date is stored from this: type a date of the '
+                'calendar as year-month-day (YYYY-MM-DD), such as 2026-10-14.</a></li>') in r.text
+    r = post_form(client, "/download/json", [("referral_id", "R-1"), ("referral_date", "2026-10-14")])
+    assert r.status_code == 200
+    assert [a["value"] for a in r.json()["profile"] if a["field"] == "referral_date"] == ["2026-10-14"]
+
+
 def test_open_a_hand_typed_file_reads_a_bare_no_as_the_check_does(client: TestClient) -> None:
     """`communicates_symptoms: no` (a choice of yes, partly, no; YAML 1.1 makes it false) opens as "no"."""
     content = b"referral_id: R-8\ncommunicates_symptoms: no\ndiagnosis_cp: no\n"
