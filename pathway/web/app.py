@@ -6,7 +6,10 @@
 """
 from __future__ import annotations
 
+import asyncio
 import inspect
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -24,8 +27,11 @@ from ..service import now
 from .dependencies import attach, get_site, site_of
 from .formdata import BodyError
 from .proxy import Exposure, install
-from .routes import api, cds, form
+from .jobs import AuditQueue, Jobs
+from .limits import EXPIRY, MAX_UPLOAD
+from .routes import api, audit, cds, form, mdt
 from .security import MAX_BODY, Guard
+from .uploads import streamed
 from .site import Clock, Site, disagreement
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -34,7 +40,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 def create_app(
     pathway_dir: str | Path | None = None, *, clock: Clock | None = None, engine: str = "python",
     cross: bool = False, max_body: int = MAX_BODY, allowed_hosts: list[str] | None = None,
-    exposure: Exposure | None = None,
+    exposure: Exposure | None = None, work_dir: str | Path | None = None, max_upload: int = MAX_UPLOAD,
+    job_expiry: float = EXPIRY,
 ) -> FastAPI:
     """The app for one pathway (default: the bundled one). `clock` fixes report times (tests).
 
@@ -50,7 +57,7 @@ def create_app(
         version=__version__,
         description="An advisory checklist for intrathecal baclofen (ITB) referrals of children with cerebral palsy. "
                     + pathway.disclaimer,
-        docs_url=None, redoc_url=None, openapi_url="/openapi.json",
+        docs_url=None, redoc_url=None, openapi_url="/openapi.json", lifespan=_lifespan,
     )
     attach(app, Site(pathway, clock or now, engine, cross))
     app.exception_handler(CrossCheckMismatch)(_disagreement)
@@ -58,12 +65,44 @@ def create_app(
     app.include_router(form.router)
     app.include_router(api.router)
     app.include_router(cds.router)
+    _jobs(app, pathway_dir, work_dir, max_upload, job_expiry)
+    app.include_router(mdt.router)
+    app.include_router(audit.router)
     # On the app, not a router: include_router drops a router's mounts in most FastAPI versions.
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(Guard, max_body=max_body)
+    app.add_middleware(Guard, max_body=max_body, streamed=streamed)
     install(app, exposure or Exposure(None if allowed_hosts is None else tuple(allowed_hosts)))
     app.openapi = partial(_openapi, app)  # type: ignore[method-assign]
     return app
+
+
+def _jobs(app: FastAPI, rules: str | Path | None, work_dir: str | Path | None, max_upload: int,
+          expiry: float) -> None:
+    """The packet and audit pages' jobs: private folders, kept until downloaded, deleted, expired or stopped."""
+    site = site_of(app)
+    app.state.jobs = Jobs(work_dir, expiry)
+    app.state.audits = AuditQueue(rules, lambda: site.clock().isoformat())
+    app.state.max_upload = max_upload
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Jobs' folders: stale ones removed at start, expired ones every few seconds, all at stop."""
+    jobs: Jobs = app.state.jobs
+    jobs.open()
+    sweeper = asyncio.create_task(_sweep(jobs))
+    try:
+        yield
+    finally:
+        sweeper.cancel()
+        app.state.audits.stop()
+        jobs.close()
+
+
+async def _sweep(jobs: Jobs) -> None:
+    while True:
+        await asyncio.sleep(min(10.0, max(0.5, jobs.expiry / 4)))
+        jobs.sweep()
 
 
 async def _disagreement(request: Request, exc: CrossCheckMismatch) -> Response:

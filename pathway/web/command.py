@@ -20,6 +20,7 @@ from .. import options
 from ..errors import OptionError
 from . import proxy
 from .proxy import is_loopback
+from .limits import EXPIRY, MAX_UPLOAD, duration, upload_size
 
 LOOPBACK_HINT = ("pathway serve: warning: listening beyond this machine ({host}); referral answers would cross the "
                  "network unencrypted. Put it behind a TLS proxy with access control, or use the default 127.0.0.1.")
@@ -42,6 +43,15 @@ def register(sub: Any, rules_opt: Any, engine_opts: Any) -> None:
     p.add_argument("--trusted-proxy", type=proxy.trusted_proxy, action="append", default=[], metavar="ADDRESS",
                    help="the proxy's IP address or network (repeatable): X-Forwarded-Proto, -Host and -For are read "
                         "only on connections from it (default: none)")
+    p.add_argument("--max-upload", type=upload_size, default=MAX_UPLOAD, metavar="SIZE",
+                   help="the largest upload the packet and audit pages take, such as 500MB or 2GB (default: 2GB); "
+                        "a proxy in front must allow as much (nginx: client_max_body_size)")
+    p.add_argument("--work-dir", metavar="DIR",
+                   help="where uploads and results are kept while a job needs them, in a private folder "
+                        "(default: the system's temporary folder)")
+    p.add_argument("--expire-after", type=duration, default=EXPIRY, metavar="TIME",
+                   help="how long an upload and its results are kept at most, such as 30m, 90s or 1h "
+                        "(default: 30m); they go sooner once downloaded or deleted")
     rules_opt(p)
     engine_opts(p)
     p.set_defaults(func=cmd_serve)
@@ -88,7 +98,8 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     pathway_folder(args.rules)   # a folder that is not there: exit 2, before the pathway loads
     exposure = exposure_of(args)
     app = create_app(args.rules, engine=args.engine, cross=args.cross_check,  # broken rules fail here, exit 3
-                     exposure=exposure)
+                     exposure=exposure, work_dir=args.work_dir, max_upload=args.max_upload,
+                     job_expiry=args.expire_after)
     freeze_startup_objects()
     sock = bind(args.host, args.port)
     print(f"pathway serve: {address(sock)}  (Ctrl+C to stop)", file=out, flush=True)
@@ -109,6 +120,8 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
                        "PATHWAY_SERVE_PUBLIC_URL": args.public_url or "",
                        "PATHWAY_SERVE_ALLOWED_HOSTS": ",".join(args.allowed_host),
                        "PATHWAY_SERVE_TRUSTED_PROXIES": ",".join(args.trusted_proxy)})
+    os.environ.update({"PATHWAY_SERVE_WORK_DIR": args.work_dir or "", "PATHWAY_SERVE_MAX_UPLOAD": str(args.max_upload),
+                       "PATHWAY_SERVE_EXPIRE_AFTER": str(args.expire_after)})
     config = uvicorn.Config("pathway.web.command:app_from_environment", factory=True, workers=args.workers, **options)
     with contextlib.suppress(KeyboardInterrupt):
         Multiprocess(config, sockets=[sock]).run()
@@ -124,7 +137,10 @@ def app_from_environment() -> Any:
                                   list(filter(None, env("PATHWAY_SERVE_ALLOWED_HOSTS", "").split(","))),
                                   list(filter(None, env("PATHWAY_SERVE_TRUSTED_PROXIES", "").split(","))))
     app = create_app(env("PATHWAY_SERVE_RULES") or None, engine=env("PATHWAY_SERVE_ENGINE", "python"),
-                     cross=bool(env("PATHWAY_SERVE_CROSS")), exposure=exposure)
+                     cross=bool(env("PATHWAY_SERVE_CROSS")), exposure=exposure,
+                     work_dir=env("PATHWAY_SERVE_WORK_DIR") or None,
+                     max_upload=int(env("PATHWAY_SERVE_MAX_UPLOAD") or MAX_UPLOAD),
+                     job_expiry=float(env("PATHWAY_SERVE_EXPIRE_AFTER") or EXPIRY))
     freeze_startup_objects()
     return app
 

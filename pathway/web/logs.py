@@ -7,20 +7,29 @@ from __future__ import annotations
 
 import copy
 import logging
+import re
 from typing import Any
 
 from uvicorn.logging import AccessFormatter
 
 
+_JOB = re.compile(r"^/(audit|mdt)/jobs/[^/?]+")
+
+
+def loggable(path: str) -> str:
+    """A request path as the log may show it: no query string, and no job id (an id opens the job's files)."""
+    return _JOB.sub(r"/\1/jobs/…", path.split("?", 1)[0])
+
+
 class PathOnlyAccessFormatter(AccessFormatter):
-    """uvicorn's access line, with the query string cut from the path."""
+    """uvicorn's access line, with the query string and any job id cut from the path."""
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
         args = record.args
         if isinstance(args, tuple) and len(args) == 5:
             record = copy.copy(record)
             client, method, full_path, version, status = args
-            record.args = (client, method, str(full_path).split("?", 1)[0], version, status)
+            record.args = (client, method, loggable(str(full_path)), version, status)
         return super().formatMessage(record)
 
 

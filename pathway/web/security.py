@@ -19,6 +19,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from functools import lru_cache
 from typing import Any
 
+from .logs import loggable
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -101,9 +103,10 @@ def _defaults(present: set[bytes]) -> list[tuple[bytes, bytes]]:
 class Guard:
     """Body limit, security headers and exception containment for one ASGI app."""
 
-    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY) -> None:
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY, streamed: Callable[[str], bool] | None = None) -> None:
         self.app = app
         self.max_body = max_body
+        self.streamed = streamed   # paths whose handler reads and limits an upload as it streams in
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -111,16 +114,17 @@ class Guard:
             return
         too_big = f"the request body is larger than {self.max_body // 1024} KiB"
         length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        streamed = self.streamed is not None and self.streamed(str(scope.get("path", "")))
         if length is not None:
             if not length.isdigit():
                 await answer(scope, send, 400, "the Content-Length header is not a number")
                 return
-            if int(length) > self.max_body:
+            if int(length) > self.max_body and not streamed:
                 await answer(scope, send, 413, too_big)
                 return
         chunks: list[bytes] = []
         size = 0
-        more = scope["method"] in ("POST", "PUT", "PATCH")
+        more = scope["method"] in ("POST", "PUT", "PATCH") and not streamed
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
@@ -154,8 +158,9 @@ class Guard:
             await send(message)
 
         try:
-            await self.app(scope, replay, send_with_headers)
+            await self.app(scope, receive if streamed else replay, send_with_headers)
         except Exception as exc:  # noqa: BLE001 - the boundary: log the kind, never the content
-            log.error("%s %s: internal error (%s)", scope.get("method"), scope.get("path"), type(exc).__name__)
+            log.error("%s %s: internal error (%s)", scope.get("method"), loggable(str(scope.get("path", ""))),
+                      type(exc).__name__)
             if not started:
                 await answer(scope, send, 500, "internal error; nothing was produced")

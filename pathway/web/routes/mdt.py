@@ -1,0 +1,6 @@
+"""The meeting packet page (being built)."""
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
