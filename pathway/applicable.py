@@ -25,7 +25,7 @@ the same answers.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -73,31 +73,61 @@ def passes_needed(pathway: Pathway) -> int:
     return 1 + len(forward)
 
 
-def asked(cond: C.Condition, values: Mapping[str, Any], not_asked: frozenset[str] | set[str]) -> C.TV:
-    """A `shown_when` condition, three-valued, where a test of a question that is not asked is false."""
-    if isinstance(cond, C.All):
-        results = [asked(p, values, not_asked) for p in cond.parts]
-        return False if False in results else (None if None in results else True)
-    if isinstance(cond, C.AnyOf):
-        results = [asked(p, values, not_asked) for p in cond.parts]
-        return True if True in results else (None if None in results else False)
+Test = Callable[[Mapping[str, Any], set[str]], C.TV]
+
+
+def _compile(cond: C.Condition, gated: frozenset[str]) -> Test:
+    """A `shown_when` condition, three-valued, where a test of a question not asked is false, compiled
+    into closures: the tests are the python backend's; the combinators, Kleene's, take the set of
+    questions not asked along (it grows while a pass runs)."""
+    if isinstance(cond, (C.All, C.AnyOf)):
+        parts = tuple(_compile(p, gated) for p in cond.parts)
+        decisive = isinstance(cond, C.AnyOf)   # the value that decides: True for any, False for all
+
+        def combined(v: Mapping[str, Any], out: set[str]) -> C.TV:
+            unknown = False
+            for part in parts:
+                r = part(v, out)
+                if r is decisive:
+                    return decisive
+                if r is None:
+                    unknown = True
+            return None if unknown else not decisive
+
+        return combined
     if isinstance(cond, C.Not):
-        r = asked(cond.part, values, not_asked)
-        return None if r is None else not r
-    if cond.field in not_asked:
-        return False
-    return C.evaluate(cond, values)
+        inner = _compile(cond.part, gated)
+
+        def negated(v: Mapping[str, Any], out: set[str]) -> C.TV:
+            r = inner(v, out)
+            return None if r is None else not r
+
+        return negated
+    from .backends.python import compile_condition   # here, not at import: the backend imports the engine
+
+    test = compile_condition(cond)
+    name = cond.field
+    if name not in gated:
+        return lambda v, out: test(v)
+    return lambda v, out: False if name in out else test(v)
+
+
+@lru_cache(maxsize=16)
+def _tests(pathway: Pathway) -> tuple[tuple[str, Test], ...]:
+    gated = frozenset(f.id for f in dependents(pathway))
+    return tuple((f.id, _compile(f.shown_when, gated)) for f in dependents(pathway))  # type: ignore[arg-type]
 
 
 def not_asked(pathway: Pathway, values: Mapping[str, Any]) -> set[str]:
-    """The questions whose condition is documented false (with chains), answered or not."""
+    """The questions whose condition is documented false (with chains), answered or not: in form order,
+    pass after pass until one finds nothing new (never more than `passes_needed`)."""
     out: set[str] = set()
-    fields = dependents(pathway)
-    for _ in range(len(fields) + 1):
+    tests = _tests(pathway)
+    for _ in range(passes_needed(pathway)):
         before = len(out)
-        for f in fields:
-            if f.id not in out and asked(f.shown_when, values, out) is False:  # type: ignore[arg-type]
-                out.add(f.id)
+        for name, test in tests:
+            if name not in out and test(values, out) is False:
+                out.add(name)
         if len(out) == before:
             break
     return out

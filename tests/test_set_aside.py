@@ -31,7 +31,7 @@ from pathway.yamlsrc import Located
 
 from .audit_support import reference, run_audit, statuses_of, write_both, write_jsonl
 from .conftest import FIXED, RULES, Result, edit
-from .test_properties import FIELDS, SETTINGS, ref_eval, ref_statuses, referrals, values_of
+from .test_properties import FIELDS, PATHWAY, SETTINGS, ref_eval, ref_statuses, referrals, values_of
 
 AT = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.timezone.utc)
 ORAL = {"referral_id": "R-SA", "oral_tried": "no", "oral_outcome": "adequate_control"}
@@ -137,8 +137,7 @@ def test_questions_that_depend_on_each_other_in_a_circle_are_decided_once(pathwa
     """Severity asked when the distribution is diffuse, the distribution when severity is severe: with
     severity moderate, the distribution is not asked, and then neither is severity (a test of a
     question not asked is false): a result, not a loop."""
-    p = with_shown_when(pathway, {"spasticity_severity": C.In("spasticity_distribution", ("diffuse",)),
-                                  "spasticity_distribution": C.In("spasticity_severity", ("severe",))})
+    p = cycle(pathway)
     data = {"referral_id": "R-LOOP", "spasticity_severity": "moderate", "spasticity_distribution": "diffuse"}
     found = evaluate(p, values(p, data), get_evaluator("python", p))
     assert [e.field.id for e in found.set_aside] == ["spasticity_severity", "spasticity_distribution"]
@@ -166,12 +165,32 @@ def test_both_backends_evaluate_the_answers_used(pathway: Pathway) -> None:
 
 # -- an independent reading of the rule, on random referrals --------------------------------------------------
 
+_FORMS: dict[str, Pathway] = {}   # filled below, once FORMS is defined
+
 RAW_FORM = [f for s in yaml.safe_load((RULES / "form.yaml").read_text(encoding="utf-8"))["sections"]
             for f in s["fields"]]
 
 
-def ref_used(answers: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def cycle(pathway: Pathway) -> Pathway:
+    """Severity asked when the distribution is diffuse, the distribution when severity is severe."""
+    return with_shown_when(pathway, {"spasticity_severity": C.In("spasticity_distribution", ("diffuse",)),
+                                     "spasticity_distribution": C.In("spasticity_severity", ("severe",))})
+
+
+FORMS = {"bundled": lambda p: p, "chained": chained, "forward": forward, "cycle": cycle}
+_FORMS.update((name, make(PATHWAY)) for name, make in FORMS.items())
+
+
+def raw_form(p: Pathway) -> list[dict[str, Any]]:
+    """The form's fields as form.yaml spells them (the bundled one read from the file itself)."""
+    if p.fields == PATHWAY.fields:
+        return RAW_FORM
+    return [{"id": f.id, **({"shown_when": C.to_data(f.shown_when)} if f.shown_when else {})} for f in p.fields.values()]
+
+
+def ref_used(answers: dict[str, Any], form: list[dict[str, Any]] | None = None) -> tuple[dict[str, Any], list[str]]:
     """The rule from docs/rules.md, on the raw YAML: in form order, passes until nothing changes."""
+    form = RAW_FORM if form is None else form
     gone: set[str] = set()
 
     def test(cond: dict[str, Any]) -> bool | None:
@@ -190,22 +209,22 @@ def ref_used(answers: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     changed = True
     while changed:
         changed = False
-        for f in RAW_FORM:
+        for f in form:
             if "shown_when" in f and f["id"] not in gone and test(f["shown_when"]) is False:
                 gone.add(f["id"])
                 changed = True
-    aside = [f["id"] for f in RAW_FORM if f["id"] in gone and answers.get(f["id"]) is not None]
+    aside = [f["id"] for f in form if f["id"] in gone and answers.get(f["id"]) is not None]
     return {k: (None if k in gone else v) for k, v in answers.items()}, aside
 
 
+@pytest.mark.parametrize("name", list(FORMS))
 @SETTINGS
-@given(referrals())
-def test_the_engine_sets_aside_what_an_independent_reading_does(data: dict[str, Any]) -> None:
-    from .test_properties import PATHWAY
-
+@given(data=referrals())
+def test_the_engine_sets_aside_what_an_independent_reading_does(name: str, data: dict[str, Any]) -> None:
+    p = _FORMS[name]
     given_values = values_of(data)
-    used, aside = ref_used(given_values)
-    found = evaluate(PATHWAY, given_values, get_evaluator("python", PATHWAY))
+    used, aside = ref_used(given_values, raw_form(p))
+    found = evaluate(p, given_values, get_evaluator("python", p))
     assert [e.field.id for e in found.set_aside] == aside
     assert dict(found.values) == used
     assert found.statuses() == ref_statuses(used)
@@ -296,11 +315,11 @@ def test_check_with_a_chained_form_from_a_rules_folder(rules_copy: Path, runner:
 
 # -- both audit engines -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("make", [lambda p: p, chained, forward], ids=["bundled", "chained", "forward"])
-def test_both_audit_engines_set_aside_as_check_does(pathway: Pathway, tmp_path: Path, make: Any) -> None:
+@pytest.mark.parametrize("name", list(FORMS))
+def test_both_audit_engines_set_aside_as_check_does(pathway: Pathway, tmp_path: Path, name: str) -> None:
     from .audit_support import referrals as synthetic
 
-    p = make(pathway)
+    p = FORMS[name](pathway)
     write_both(synthetic(400, seed=19, pathway=p), tmp_path / "g.jsonl", tmp_path / "g.csv", p)
     rows, _ = reference(p, tmp_path / "g.jsonl")
     for name in ("g.jsonl", "g.csv"):

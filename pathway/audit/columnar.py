@@ -70,8 +70,8 @@ def compile_condition(cond: C.Condition, fields: dict[str, FormField]) -> pl.Exp
 
 
 def _asked_condition(cond: C.Condition, fields: dict[str, FormField], gated: set[str]) -> pl.Expr:
-    """A `shown_when` condition as `applicable.asked` reads it: a test of a question not asked (its flag
-    column `not_asked_column` true) is false, whatever the column holds."""
+    """A `shown_when` condition as `applicable.not_asked` reads it: a test of a question not asked (its
+    flag column `not_asked_column` true) is false, whatever the column holds."""
     if isinstance(cond, C.All):
         return reduce(lambda a, b: a & b, (_asked_condition(p, fields, gated) for p in cond.parts))
     if isinstance(cond, C.AnyOf):
