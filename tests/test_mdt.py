@@ -1,8 +1,9 @@
 """`pathway mdt`: one packet for a meeting, golden on its structure as a reader sees it.
 
 The PDF is read back as text (pypdf): the cover rows in order, one section per
-referral starting its own page, the disclaimer and "Page N of M" on every
-page, what was not included and why, the evidence once at the end.
+referral starting its own page and taking two, the disclaimer once and "Page
+N of M" on every page, what was not included and why, the evidence and every
+item's sources once at the end.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from pypdf import PdfReader
 from pathway.cli import main
 from pathway.definition import Pathway
 from pathway.errors import CrossCheckMismatch, PathwayError
+from pathway.filekinds import ALL_SUFFIXES
 from pathway.mdt.packet import Included, NotIncluded, build_packet, long_date
 from pathway.mdt.pdf import html_to_pdf
 from pathway.mdt.render import render_html
@@ -122,7 +124,7 @@ def test_packet_is_made_in_one_command(made: Made) -> None:
         "referrals/b-broken.yaml:2:22: field 'spasticity_severity': 'very severe' is not an allowed value;"
         " allowed: mild, moderate, severe (or unknown)\n"
         "referrals/b-broken.yaml:3:12: field 'age_years': 40 is out of range; allowed: a number from 0 to 25 years\n"
-        "wrote packet.pdf (pdf, 22 pages): 4 referrals included, 2 not included (listed on the cover)\n"
+        "wrote packet.pdf (pdf, 11 pages): 4 referrals included, 2 not included (listed on the cover)\n"
     )
     assert made.pdf.read_bytes().startswith(b"%PDF-")
     assert not list(made.pdf.parent.glob(".*.part"))
@@ -131,18 +133,20 @@ def test_packet_is_made_in_one_command(made: Made) -> None:
 def test_cover_rows_least_complete_first(made: Made) -> None:
     cover = made.flat[0]
     assert "ITB referrals: MDT meeting Meeting date Thursday 3 December 2026 (2026-12-03)" in cover
-    assert "Version itb-cp version 2.0.0 (checklist-v2)" in cover
+    assert ("Intrathecal baclofen (ITB) pump therapy for a child with cerebral palsy: referral checklist · itb-cp"
+            " version 2.0.0 (checklist-v2) · generated 2026-12-03T09:00:00Z · rules sha256:") in cover
     assert "Referrals 4 included; 2 not included (listed below)" in cover
     # no yes or no columns: the case profile, what is documented and the points to discuss
     header = "# Referral Case profile Documented Points to discuss Page"
-    profile = ("Age: 9 years GMFCS level: IV: self-mobility with limitations; may use powered mobility"
+    profile = ("Age: 9 years GMFCS level: IV: self- mobility with limitations; may use powered mobility"
                " Type of raised tone: Spastic Referral date: 2026-10-14")
     rows = [  # number, id (not the file), profile, documented, completeness, discussion points, page
         f"1 R-002 {profile} 7 of 24 29% 0 2",
-        f"2 R-001 {profile} 17 of 22 77% 3 7",  # ties with R-004: by referral id
-        f"3 R-004 {profile} 17 of 22 77% 3 12",
-        f"4 R-003 {profile} 20 of 24 83% 7 17",
+        f"2 R-001 {profile} 17 of 22 77% 3 4",  # ties with R-004: by referral id
+        f"3 R-004 {profile} 17 of 22 77% 3 6",
+        f"4 R-003 {profile} 20 of 24 83% 7 8",
     ]
+    assert "referrals/" not in cover.split("Not included in this packet")[0], "ids, not file paths"
     assert header + " " + " ".join(rows) + " Not included in this packet (2)" in cover
     assert "Met" not in cover and "Not met" not in cover
 
@@ -151,57 +155,85 @@ def test_not_included_rows_give_the_reason(made: Made) -> None:
     cover = made.flat[0]
     assert ("Not included in this packet (2) These referral records could not be read or checked, so they have no"
             " section here. The reason gives the first problem found; the pathway mdt command lists every problem."
-            " Source Referral Reason"
-            " referrals/a-agenda.jsonl:3:25 not stated not valid JSON: Expecting property name enclosed in double quotes"
-            " referrals/b-broken.yaml:2:22 R-009 field 'spasticity_severity': 'very severe' is not an allowed value;"
-            " allowed: mild, moderate, severe (or unknown) (and 1 more problem) This checklist") in cover
+            " Referral Reason Where"
+            " not stated not valid JSON: Expecting property name enclosed in double quotes referrals/a-agenda.jsonl:3:25"
+            " R-009 field 'spasticity_severity': 'very severe' is not an allowed value;"
+            " allowed: mild, moderate, severe (or unknown) (and 1 more problem) referrals/b-broken.yaml:2:22") in cover
     assert "R-005" not in " ".join(made.flat[1:]) and "R-009" not in " ".join(made.flat[1:])
 
 
 def test_one_section_per_child_each_starting_a_page(made: Made) -> None:
     starts = {i + 1: page.split("\n", 1)[0] for i, page in enumerate(made.pages)
               if page.startswith("Referral ")}
-    assert starts == {2: "Referral R-002", 7: "Referral R-001", 12: "Referral R-004", 17: "Referral R-003"}
+    assert starts == {2: "Referral R-002", 4: "Referral R-001", 6: "Referral R-004", 8: "Referral R-003"}
     for section, (number, heading) in enumerate(starts.items(), start=1):
         rid = heading.removeprefix("Referral ")
-        assert made.flat[number - 1].startswith(f"Referral {rid} Age 9 years GMFCS level IV")   # the case profile
-        assert f"Referral {rid} Source " in made.flat[number - 1]
-        following = made.flat[number - 1: min([n for n in starts if n > number] + [len(made.pages)]) - 1]
-        for page in following:  # the running footer names the child and section on every page of it
-            assert f"Referral {rid} Section {section} of 4 This checklist is a discussion aid" in page
+        # the case profile line comes first, then the summary
+        assert made.flat[number - 1].startswith(f"Referral {rid} Age: 9 years · GMFCS level: IV: self-mobility with"
+                                                " limitations; may use powered mobility · Type of raised tone: Spastic"
+                                                " · Referral date: 2026-10-14 ")
+        for page in made.flat[number - 1: number + 1]:  # two pages; the footer names the referral on each
+            assert f" Referral {rid} Referral {section} of 4 This checklist is a discussion aid" in page
+            assert "Section" not in page
+        assert "Read from referrals/" in made.flat[number]   # the file, quietly, at the end of the section
     assert "Cover This checklist is a discussion aid" in made.flat[0]
-    assert "Evidence This checklist is a discussion aid" in made.flat[-1]
-    sections = " ".join(made.flat).count("Points the team may wish to discuss")
-    assert sections == 4
+    assert "Evidence and sources This checklist is a discussion aid" in made.flat[-1]
+    text = " ".join(made.flat)
+    assert text.count("Points the team may wish to discuss") == 4
+    assert text.count("MDT discussion notes") == 4
 
 
-def test_discussion_points_come_before_the_checklist(made: Made) -> None:
-    page = made.flat[6]  # R-001
-    assert page.index("Points the team may wish to discuss") < page.index("Population")
-    for point in ("Sedation is documented as a side effect; the Cochrane summary notes that oral baclofen's dose is"
-                  " limited by sedation.",
-                  "The trial is scheduled but not yet done",
+def test_discussion_points_and_what_is_missing_come_before_the_checklist(made: Made) -> None:
+    page = made.flat[3]  # R-001
+    order = [page.index(s) for s in (
+        "17 of 22 applicable items documented; 3 points to discuss. This counts what the referral documents, not"
+        " anything about the child", "Points the team may wish to discuss (3) Sedation is documented as a side effect;"
+        " the Cochrane summary notes that oral baclofen's dose is limited by sedation.",
+        "Not yet documented (5) Has orthotic use been reviewed or planned? Is a measure of the outcome planned?",
+        "Notes from the referral Family keen to discuss", "MDT discussion notes The checklist Population ● Yes: Is the"
+        " referral for a child or young person under 19 with a confirmed diagnosis of cerebral palsy?")]
+    assert order == sorted(order)
+    for point in ("The trial is scheduled but not yet done",
                   "The risk of catheter malfunction is not yet documented as discussed."):
         assert point in page
-    assert page.index("Summary 17 of 22 applicable items documented; 3 points to discuss. This counts what the"
-                      " referral documents, not anything about the child") < page.index("Points")
 
 
-def test_disclaimer_and_page_number_on_every_page(made: Made, pathway: Pathway) -> None:
+def test_disclaimer_once_and_page_number_on_every_page(made: Made, pathway: Pathway) -> None:
     total = len(made.pages)
-    assert total == 22
+    assert total == 11   # the cover, two pages for each of the four referrals, the evidence and sources
     for number, page in enumerate(made.flat, start=1):
-        assert page.count(disclaimer(pathway)) >= 2, f"page {number}: disclaimer at top and bottom"
-        assert page.endswith(f"Page {number} of {total}"), number
+        assert page.count(disclaimer(pathway)) == 1, f"page {number}: the disclaimer once"
+        assert page.endswith(f"{disclaimer(pathway)} Page {number} of {total}"), number
 
 
-def test_evidence_summary_once_at_the_end(made: Made, pathway: Pathway) -> None:
+def test_a_two_referral_packet_is_seven_pages(tmp_path: Path, pathway: Pathway) -> None:
+    """The cover, two pages for each referral, the evidence and sources (two pages, the same for any packet)."""
+    folder = write_meeting(tmp_path / "referrals")
+    r = run("mdt", str(folder / "c-R-001.yaml"), str(folder / "e-R-003.json"), "-o", str(tmp_path / "p.pdf"))
+    assert r.code == 0, r.err
+    pages = [" ".join(p.extract_text().split()) for p in PdfReader(tmp_path / "p.pdf").pages]
+    assert len(pages) == 7
+    footers = [p.split(disclaimer(pathway))[0] for p in pages]
+    ends = ["Cover", "Referral R-001 Referral 1 of 2", "Referral R-001 Referral 1 of 2", "Referral R-003 Referral 2 of 2",
+            "Referral R-003 Referral 2 of 2", "Evidence and sources", "Evidence and sources"]
+    assert [f.endswith(f" {end} ") for f, end in zip(footers, ends, strict=True)] == [True] * 7, footers
+    assert [p.endswith(f"Page {n} of 7") for n, p in enumerate(pages, start=1)] == [True] * 7
+
+
+def test_evidence_and_sources_once_at_the_end(made: Made, pathway: Pathway) -> None:
     text = " ".join(made.flat)
-    assert made.flat[-1].startswith("What the evidence shows What the evidence shows and its limits, quoted")
-    assert text.count("What the evidence shows") == made.flat[-1].count("What the evidence shows") == 2
+    assert made.flat[-2].startswith("What the evidence shows What the evidence shows and its limits, quoted")
+    assert text.count("What the evidence shows") == 2
     for quote in pathway.evidence:
-        assert " ".join(quote.split()) in made.flat[-1]
         assert text.count(" ".join(quote.split())) == 1
+    sources = " ".join(made.flat[-2:])
+    assert ("Where each checklist item comes from The sources of the checklist's items and discussion points, the same"
+            " for every referral in this packet, each with the items that cite it.") in sources
+    for item in pathway.items:   # each item's sources once, not once per referral
+        for c in item.citations:
+            if c.quote:
+                assert sources.count(f"“{' '.join(c.quote.split())}” — ") == 1
+    assert "Baclofen pump therapy for cerebral palsy (clinical overview)" not in " ".join(made.flat[1:-2])
 
 
 def test_no_decision_words_in_the_packet(made: Made, pathway: Pathway) -> None:
@@ -226,7 +258,7 @@ def test_pdf_metadata_and_embedded_fonts(made: Made) -> None:
     assert {"DejaVu-Sans", "DejaVu-Sans-Bold"} <= set(fonts)
     assert [o.title for o in reader.outline if not isinstance(o, list)] == [
         "ITB referrals: MDT meeting", "Referral R-002", "Referral R-001", "Referral R-004", "Referral R-003",
-        "What the evidence shows"]
+        "What the evidence shows", "Where each checklist item comes from"]
 
 
 # --- the HTML packet -----------------------------------------------------------
@@ -254,7 +286,7 @@ def test_same_packet_same_pdf_bytes(pathway: Pathway) -> None:
     at = dt.datetime(2026, 12, 3, 9, tzinfo=dt.timezone.utc)
     packet = build_packet(pathway, [], [NotIncluded("x.yaml", ())], generated_at=at)
     first = html_to_pdf(render_html(packet, pdf=True))
-    assert first.pages == 2
+    assert first.pages == 3   # the cover, the evidence and sources
     assert html_to_pdf(render_html(packet, pdf=True)).data == first.data
 
 
@@ -282,7 +314,7 @@ def test_duplicate_ids_are_both_shown_and_flagged(pathway: Pathway, report_of: C
     assert html.count('<tr class="duplicate">') == 2
     assert "Same referral id more than once:</strong> R-001." in html
     assert html.count("Another referral in this packet has the id R-001.") == 2
-    assert 'id="summary-child-1"' in html and 'id="summary-child-2"' in html
+    assert 'id="discuss-child-1"' in html and 'id="discuss-child-2"' in html
 
 
 def test_duplicates_are_reported_on_stderr(tmp_path: Path) -> None:
@@ -342,7 +374,7 @@ def test_no_referral_files_at_all_writes_nothing(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     r = run("mdt", str(tmp_path / "empty"), "-o", str(tmp_path / "p.html"))
     assert r.code == 2
-    assert r.err == (f"{tmp_path}/empty: no referral files here (looked for .yaml, .yml, .json, .jsonl, .ndjson, .csv)"
+    assert r.err == (f"{tmp_path}/empty: no referral files here (looked for {', '.join(ALL_SUFFIXES)})"
                      "\npathway: 1 problem(s); nothing was produced.\n")
     assert not (tmp_path / "p.html").exists()
 
@@ -350,7 +382,7 @@ def test_no_referral_files_at_all_writes_nothing(tmp_path: Path) -> None:
 def test_nothing_readable_still_lists_why_but_exits_2(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("to do\n", encoding="utf-8")   # there (one that is not: nothing written)
     r = run("mdt", str(tmp_path / "notes.txt"), "-o", str(tmp_path / "p.html"), "--now", AT)
-    not_referral = "not a referral file (expected one of: .yaml, .yml, .json, .jsonl, .ndjson, .csv)"
+    not_referral = f"not a referral file (expected one of: {', '.join(ALL_SUFFIXES)})"
     assert r.code == 2
     assert r.err == (f"{tmp_path}/notes.txt: {not_referral}\n"
                      f"wrote {tmp_path}/p.html (html): 0 referrals included, 1 not included (listed on the cover)\n"

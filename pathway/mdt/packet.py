@@ -13,9 +13,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..definition import Pathway
+from ..definition import Citation, Pathway
 from ..errors import Problem
-from ..report import EvidenceOut, PathwayInfo, Report, format_time
+from ..report import CitationOut, EvidenceOut, PathwayInfo, Report, format_time
 from . import DEFAULT_TITLE
 from .agenda import Agenda, AgendaEntry
 
@@ -78,6 +78,16 @@ class Unread:
 
 
 @dataclass(frozen=True)
+class Cited:
+    """One source the checklist cites (a quote or a reference), and the items that cite it: printed once
+    for the packet, as the pathway's citations are the same for every referral."""
+
+    citation: CitationOut
+    items: tuple[str, ...]
+    """The titles of the items citing it, in pathway order."""
+
+
+@dataclass(frozen=True)
 class Missing:
     """An agenda entry with no referral in the packet; `unread` when a record that could not be read
     claims its id (the cover lists that record under "not included")."""
@@ -102,6 +112,8 @@ class Packet:
     duplicate_ids: tuple[str, ...]
     evidence_introduction: str
     evidence: tuple[EvidenceOut, ...]
+    sources: tuple[Cited, ...] = ()
+    """Every source the checklist cites, once, in pathway order: at the end, not in every referral's section."""
     agenda: Agenda | None = None
     agenda_missing: tuple[Missing, ...] = ()
     """Agenda entries no included referral answers to, in agenda order."""
@@ -142,6 +154,18 @@ def _where(source: str, problems: Sequence[Problem]) -> str:
 def order_key(position: int, report: Report) -> tuple[float, str, int]:
     """Least complete first; ties by referral id, then input order."""
     return (report.summary.completeness, report.referral_id, position)
+
+
+def cited(pathway: Pathway) -> tuple[Cited, ...]:
+    """Each citation of the items and their discussion points once, with the items citing it."""
+    items: dict[Citation, list[str]] = {}
+    for item in pathway.items:
+        for c in [*item.citations, *(c for point in item.discussion for c in point.citations)]:
+            titles = items.setdefault(c, [])
+            if item.title not in titles:
+                titles.append(item.title)
+    return tuple(Cited(CitationOut(source=c.source, title=c.title, quote=c.quote, reference=c.reference),
+                       tuple(titles)) for c, titles in items.items())
 
 
 def ranked(included: Sequence[Included], agenda: Agenda | None = None) -> list[tuple[int, Included]]:
@@ -199,6 +223,7 @@ def build_packet(
         evidence_introduction=pathway.evidence_introduction,
         evidence=tuple(EvidenceOut(source=pathway.evidence_source.source, title=pathway.evidence_source.title,
                                    quote=q) for q in pathway.evidence),
+        sources=cited(pathway),
         agenda=agenda,
         agenda_missing=missing,
     )
