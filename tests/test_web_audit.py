@@ -177,13 +177,16 @@ def test_no_file_chosen(app_client: TestClient) -> None:
     assert "Choose one or more export files first" in answer.text
 
 
-def test_a_whole_file_problem_is_shown_as_the_command_shows_it(app_client: TestClient, tmp_path: Path) -> None:
+def test_a_whole_file_problem_is_shown_as_the_command_shows_it(app_client: TestClient, tmp_path: Path,
+                                                               runner: Callable[..., Result]) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("not an export\n", encoding="utf-8")
     location = upload(app_client, notes).headers["location"]
     assert "Done. Records read: 1 = 0 evaluated + 1 that could not be evaluated." in finished(app_client, location)
-    assert ("<li>notes.txt: not a referral file (expected one of: .yaml, .yml, .json, .jsonl, .ndjson, .csv)</li>"
-            in app_client.get(location + "/page").text)
+    cli_audit(runner, tmp_path, "notes.txt")
+    assert app_client.get(location + "/page").content == (tmp_path / "audit.html").read_bytes()
+    assert app_client.get(location + "/files/rejects.csv").content == (tmp_path / "rejects.csv").read_bytes()
+    assert b"notes.txt: not a referral file" in (tmp_path / "rejects.csv").read_bytes()
 
 
 def test_an_audit_that_cannot_run_says_why(app_client: TestClient, monkeypatch: pytest.MonkeyPatch,
@@ -279,7 +282,7 @@ async def _chunks(body: bytes, size: int) -> AsyncIterator[bytes]:
 
 @pytest.mark.parametrize("chunk", [1, 2, 7, 13, 64, 1000, 1 << 16])
 def test_the_streamed_reader_reads_any_cut_of_the_body(chunk: int, tmp_path: Path) -> None:
-    data = b"a,b\r\n--XyZ not the end\r\n" * 50 + b"\r\n--Xy"
+    data = b"a,b\r\n--XyQ not the end, --XyZ neither\r\n" * 50 + b"\r\n--Xy"   # near misses of the delimiter
     body = _body([("title", None, "Réunion".encode()), ("files", "one.csv", data), ("files", "one.csv", b""),
                   ("files", "", b"")])
     got = asyncio.run(receive(_chunks(body, chunk), "multipart/form-data; boundary=XyZ", tmp_path, limit=10**6))
@@ -294,8 +297,8 @@ def test_the_streamed_reader_refuses(tmp_path: Path) -> None:
         asyncio.run(receive(_chunks(body, 1000), "multipart/form-data; boundary=XyZ", tmp_path, limit=4000))
     assert exc.value.status == 413
     with pytest.raises(BodyError) as exc:
-        asyncio.run(receive(_chunks(body[:-30], 1000), "multipart/form-data; boundary=XyZ", tmp_path / "no",
-                            limit=10**6))
+        asyncio.run(receive(_chunks(body[:-30], 1000), "multipart/form-data; boundary=XyZ", tmp_path,
+                            limit=10**6, reserved=["x.csv"]))
     assert (exc.value.status, exc.value.message) == (
         400, "the upload ended before it was complete (was the connection interrupted?)")
     with pytest.raises(BodyError) as exc:

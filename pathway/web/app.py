@@ -83,6 +83,7 @@ def _jobs(app: FastAPI, rules: str | Path | None, work_dir: str | Path | None, m
     app.state.jobs = Jobs(work_dir, expiry)
     app.state.audits = AuditQueue(rules, lambda: site.clock().isoformat())
     app.state.max_upload = max_upload
+    app.state.rules = str(rules) if rules else None
 
 
 @asynccontextmanager

@@ -6,14 +6,12 @@ the pages other people are using or outlive a deleted job (the process is
 killed). Run in the job's folder on the uploads' plain names, so the page
 names the files as `pathway audit` names them run there, byte for byte.
 
-It reports on standard output, one JSON object a line: `{"done", "total",
-"records"}` as batches finish, then `{"result": {...}}` or `{"problems":
-[...]}` (the command's messages, when the inputs could not be audited).
+It is `pathway audit` itself (`cli.main`), its progress bar swapped for JSON
+lines on standard output (`{"done", "total", "records"}` as batches finish);
+its messages go to standard error, as the command's do.
 """
 from __future__ import annotations
 
-import argparse
-import datetime as dt
 import json
 import sys
 import time
@@ -30,20 +28,12 @@ def _say(message: dict[str, object]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="pathway.web.auditjob")
-    parser.add_argument("--rules")
-    parser.add_argument("--now", required=True)
-    parser.add_argument("inputs", nargs="+")
-    args = parser.parse_args(argv)
+    """`pathway audit ARGS` exactly as the command runs it, with its progress reported as JSON lines."""
+    from ..audit import progress
+    from ..cli import main as cli_main
 
-    from ..audit.progress import Progress
-    from ..audit.service import Outputs, audit
-    from ..errors import PathwayError, ProblemsError
-    from ..loader import load_pathway
-    from ..resources import default_pathway_dir
-
-    class Reporting(Progress):
-        """Progress as JSON lines for the server, at most five a second."""
+    class Reporting(progress.Progress):
+        """Progress for the server, at most five times a second (the command draws a bar on a terminal)."""
 
         def update(self, size: int, records: int) -> None:
             self.done += size
@@ -56,22 +46,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         def close(self) -> None:
             _say({"done": self.total, "total": self.total, "records": self.records})
 
-    at = dt.datetime.fromisoformat(args.now)
-    try:
-        pathway = load_pathway(args.rules or default_pathway_dir())
-        page = audit(pathway, args.inputs, Outputs(PAGE, MATRIX, REJECTS), clock=lambda: at,
-                     progress=Reporting(0), engine="auto")
-    except ProblemsError as exc:
-        _say({"problems": [str(p) for p in exc.problems]})
-        return exc.exit_code
-    except PathwayError as exc:
-        _say({"problems": [str(exc)]})
-        return exc.exit_code
-    except Exception as exc:  # noqa: BLE001 - the kind only: a message could quote a record
-        _say({"problems": [f"the audit stopped with an internal error ({type(exc).__name__}); nothing was produced"]})
-        return 1
-    _say({"result": {"records": page.records, "evaluated": page.evaluated, "rejected": page.rejected}})
-    return 0
+    progress.Progress = Reporting  # type: ignore[misc]   # what `pathway audit` makes its bar with
+    return cli_main(["audit", *(argv if argv is not None else sys.argv[1:])])
+
+
+def arguments(inputs: Sequence[str], now: str, rules: str | None) -> list[str]:
+    """The command line: the uploads by name (after `--`), the three outputs, the clock, the pathway."""
+    return ["-o", PAGE, "--csv", MATRIX, "--rejects", REJECTS, "--now", now,
+            *(["--rules", rules] if rules else []), "--", *inputs]
 
 
 if __name__ == "__main__":

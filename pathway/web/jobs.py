@@ -34,11 +34,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .auditjob import arguments
 from .limits import EXPIRY
 from .uploads import Saved
 
 PREFIX = "pathway-serve-"
 ID = re.compile(r"^[A-Za-z0-9_-]{32}$")
+STDERR = ".audit-messages.txt"
+"""Where the audit's messages go while it runs (hidden: never read as an input)."""
+SUMMARY = re.compile(r"^audit: (?P<records>[\d,]+) records? = (?P<evaluated>[\d,]+) evaluated"
+                     r" \+ (?P<rejected>[\d,]+) not evaluated")
+"""The command's closing line, whose figures the job's page repeats."""
 
 
 @dataclass(eq=False)
@@ -238,33 +244,34 @@ class AuditQueue:
     def _audit(self, job: Job) -> None:
         job.status = "running"
         job.total = sum(s.size for s in job.inputs)
-        command = [sys.executable, "-m", "pathway.web.auditjob", "--now", self.now()]
-        if self.rules:
-            command += ["--rules", self.rules]
-        command += ["--", *(s.name for s in job.inputs)]
-        process = subprocess.Popen(command, cwd=job.folder, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                   stdin=subprocess.DEVNULL, text=True, start_new_session=True)
-        job.process = process
-        if job.deleted:   # deleted while the process started
-            _stop(job)
-        assert process.stdout is not None
-        with process.stdout:
-            for message in _messages(process.stdout):
-                if "done" in message:
-                    job.done, job.total, job.records = message["done"], message["total"], message["records"]
-                elif "result" in message:
-                    job.result = message["result"]
-                elif "problems" in message:
-                    job.problems = list(message["problems"])
-        code = process.wait()
+        command = [sys.executable, "-m", "pathway.web.auditjob",
+                   *arguments([s.name for s in job.inputs], self.now(), self.rules)]
+        errors = job.folder / STDERR
+        with errors.open("w+", encoding="utf-8") as stderr:
+            process = subprocess.Popen(command, cwd=job.folder, stdout=subprocess.PIPE, stderr=stderr,
+                                       stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+            job.process = process
+            if job.deleted:   # deleted while the process started
+                _stop(job)
+            assert process.stdout is not None
+            with process.stdout:
+                for message in _messages(process.stdout):
+                    if "done" in message:
+                        job.done, job.total, job.records = message["done"], message["total"], message["records"]
+            code = process.wait()
+            stderr.seek(0)
+            said = [line.rstrip("\n") for line in stderr if line.strip()]
+        errors.unlink(missing_ok=True)
         if job.deleted:
             return
-        if code == 0 and job.result:
+        summary = next((SUMMARY.match(line) for line in reversed(said) if SUMMARY.match(line)), None)
+        if code == 0 and summary is not None:
+            job.result = {k: int(v.replace(",", "")) for k, v in summary.groupdict().items()}
             job.status = "done"
-        else:
-            if not job.problems:
-                job.problems = [f"the audit stopped ({_why(code)}); nothing was produced"]
-            job.status = "failed"
+            return
+        job.problems = [line for line in said if not line.startswith(("Traceback", "  "))][-200:] or [
+            f"the audit stopped ({_why(code)}); nothing was produced"]
+        job.status = "failed"
 
 
 def _messages(stream: Any) -> Iterator[dict[str, Any]]:
