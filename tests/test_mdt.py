@@ -455,8 +455,9 @@ def test_agenda_orders_the_cover_and_gives_time_and_presenter(tmp_path: Path) ->
     assert (f"pathway mdt: on the agenda ({tmp_path}/agenda.csv) but not in the packet: R-404; listed on the"
             " cover\n") in r.err
     html = (tmp_path / "p.html").read_text(encoding="utf-8")
-    rows = re.findall(r'<td class="num">(\d)</td>\s*<td class="time">([^<]*)</td>\s*<td><a href="#child-\d"><strong>'
-                      r'([^<]+)</strong></a>(?:<span class="source">([^<]*)</span>)?</td>\s*<td>([^<]*)</td>', html)
+    rows = re.findall(r'<td class="num">(\d)</td>\s*<td class="time" data-label="Time">([^<]*)</td>\s*<td><a href="#child-\d">'
+                      r'<strong>([^<]+)</strong></a>(?:<span class="off">([^<]*)</span>)?</td>\s*'
+                      r'<td data-label="Presenter">([^<]*)</td>', html)
     assert rows == [("1", "09:30", "R-003", "", "Dr &lt;b&gt;Okafor&lt;/b&gt;"), ("2", "10:00", "R-001", "", ""),
                     ("3", "", "R-002", "not on the agenda", ""), ("4", "", "R-004", "not on the agenda", "")]
     assert "<strong>R-404</strong> (09:45, Dr Lee): no referral with this id in the inputs" in html
