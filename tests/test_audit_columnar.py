@@ -347,3 +347,24 @@ def test_json_lines_break_at_newlines_only(pathway: Pathway, tmp_path: Path) -> 
         assert (result.page.records, result.page.rejected) == (5, 0)
         assert [row[:2] for row in result.matrix] == [[f"{f}:{k + 1}", f"R-{k}"] for k in range(4)] + [
             [f"{f}:5", "R-last"]]
+
+
+def test_answers_to_questions_not_asked_are_set_aside_in_whole_columns(
+    pathway: Pathway, tmp_path: Path,
+) -> None:
+    """Issue 19: the columnar engine sets aside, in whole columns, what `pathway check` sets aside, for a
+    chain of questions (odd spacing and a JSON true included)."""
+    from .test_set_aside import chained
+
+    p = chained(pathway)
+    lines = [json.dumps(r) for r in (
+        {"referral_id": "J1", "diagnosis_cp": "no", "spasticity_severity": "severe", "spasticity_distribution": "diffuse"},
+        {"referral_id": "J2", "diagnosis_cp": "yes", "spasticity_severity": "mild", "spasticity_distribution": "diffuse"},
+        {"referral_id": "J3", "spasticity_severity": "severe", "spasticity_distribution": "diffuse"},
+        {"referral_id": "J4", "diagnosis_cp": " No ", "spasticity_severity": "severe", "spasticity_distribution": "diffuse"},
+        {"referral_id": "J5", "oral_tried": "no", "oral_outcome": "adequate_control", "diagnosis_cp": True},
+    )]
+    compare(p, tmp_path / "out", write_jsonl(tmp_path / "chain.jsonl", lines))
+    rows, _ = reference(p, tmp_path / "chain.jsonl")
+    at = 2 + [i.id for i in p.items].index("indication.diffuse_or_severe")
+    assert [r[at] for r in rows] == ["missing", "missing", "met", "missing", "missing"]

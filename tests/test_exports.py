@@ -313,3 +313,21 @@ def test_audit_takes_encoding_and_delimiter_and_refuses_names_it_does_not_know(
         with pytest.raises(SystemExit) as info:
             runner("audit", str(f), "-o", str(out), option, value)
         assert info.value.code == 2 and f"argument {option}: {message}" in capsys.readouterr().err
+
+
+def test_answers_to_questions_not_asked_are_set_aside_by_both_engines(pathway: Pathway, tmp_path: Path) -> None:
+    """Issue 19, through a real export: an answer whose question the row's own answers say is not asked is
+    not used, by either engine, as `pathway check` decides it (a chain: severity asked when the diagnosis
+    is confirmed, the distribution when severity is moderate or severe; unknown keeps the answer)."""
+    from .test_set_aside import chained
+
+    p = chained(pathway)
+    f = tmp_path / "chain.csv"
+    f.write_text("referral_id,diagnosis_cp,spasticity_severity,spasticity_distribution\n"
+                 "R-1,no,severe,diffuse\nR-2,yes,severe,diffuse\nR-3,,severe,diffuse\nR-4,yes,mild,diffuse\n"
+                 "R-5, YES ,severe,diffuse\n", encoding="utf-8")
+    audits(p, tmp_path, f)   # both engines agree with the reference, record by record
+    rows, _ = reference(p, f)
+    at = 2 + [i.id for i in p.items].index("indication.diffuse_or_severe")
+    assert [(r[1], r[at]) for r in rows] == [("R-1", "missing"), ("R-2", "met"), ("R-3", "met"), ("R-4", "missing"),
+                                             ("R-5", "met")]
