@@ -138,7 +138,7 @@ def test_cover_rows_least_complete_first(made: Made) -> None:
     assert "Referrals 4 included; 2 not included (listed below)" in cover
     # no yes or no columns: the case profile, what is documented and the points to discuss
     header = "# Referral Case profile Documented Points to discuss Page"
-    profile = ("Age: 9 years GMFCS level: IV: self- mobility with limitations; may use powered mobility"
+    profile = ("Age: 9 years GMFCS level: IV: self-mobility with limitations; may use powered mobility"
                " Type of raised tone: Spastic Referral date: 2026-10-14")
     rows = [  # number, id (not the file), profile, documented, completeness, discussion points, page
         f"1 R-002 {profile} 7 of 24 29% 0 2",
@@ -388,7 +388,8 @@ def test_nothing_readable_still_lists_why_but_exits_2(tmp_path: Path) -> None:
                      f"wrote {tmp_path}/p.html (html): 0 referrals included, 1 not included (listed on the cover)\n"
                      "pathway mdt: no referral could be included; the packet lists why\n")
     html = (tmp_path / "p.html").read_text(encoding="utf-8")
-    assert f'<td class="where">{tmp_path}/notes.txt</td>' in html and f"<td>{not_referral}</td>" in html
+    assert f'<td class="where" data-label="Where">{tmp_path}/notes.txt</td>' in html
+    assert f'<td data-label="Reason">{not_referral}</td>' in html
 
 
 def test_source_date_epoch_fixes_the_packet_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
