@@ -210,7 +210,7 @@ def audit_figures(stderr: str, matrix: Path, page: Path | None = None) -> dict[s
         raise SystemExit(f"the audit's totals line was not found in its output:\n{stderr}")
     records, evaluated, rejected = (int(g.replace(",", "")) for g in found.groups())
     frame = pl.read_csv(matrix, infer_schema=False)
-    items = frame.columns[5:]
+    items = frame.columns[6:]   # after source, referral_id, referral_date, documented, applicable, completeness
     counts = {i: {s: 0 for s in duckdb_baseline.STATUSES} for i in items}
     for item in items:
         for status, n in frame.get_column(item).value_counts().iter_rows():
@@ -236,7 +236,8 @@ def page_least(page: Path) -> list[list[Any]] | None:
     if start < 0:
         return None
     end = text.find("<h2>", start + 1)
-    rows = re.findall(r'<tr><td class="source">(.*?)</td><td>(.*?)</td><td class="n">(\d+) of (\d+) ',
+    rows = re.findall(r'<tr><td class="source" data-label="Source">(.*?)</td><td data-label="Referral">(.*?)</td>'
+                      r'<td class="n" data-label="Documented">(\d+) of (\d+) ',
                       text[start:end if end > 0 else len(text)])
     return [[html.unescape(s), html.unescape(r), int(d), int(a)] for s, r, d, a in rows] or None
 

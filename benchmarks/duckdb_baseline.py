@@ -288,7 +288,8 @@ def build(pathway: Pathway, path: Path, columns: list[str], *, referrals: bool =
         values.append(f"{value} AS {q(fid)}")
         if bad != "false":
             bads.append(bad)
-    bads += [f"{q(c)} IS NOT NULL" for c in unknown]   # a filled column the form does not define
+    if is_json:   # a key the form does not define refuses the line; a CSV's other columns are not used
+        bads += [f"{q(c)} IS NOT NULL" for c in unknown]
     blank = "" if is_json else (f"\n  WHERE coalesce({', '.join(q(c) for c in columns)}) IS NOT NULL"
                                 "   -- a row of blank cells is no record")
     items = pathway.items

@@ -59,6 +59,7 @@ class Reading:
 
     encoding: str | None = None
     delimiter: str | None = None
+    also: tuple[str, ...] = ()   # columns that are no field but are read all the same (the audit's --by), lower case
 
 
 AS_FOUND = Reading()
@@ -144,7 +145,7 @@ def layout(text: str, name: str, pathway: Pathway, encoding: str, reading: Readi
     scored = [(_score(cells, pathway), len(cells), d, cells) for d, cells in candidates]
     best = max(scored, key=lambda s: (s[0], s[1], -options.index(s[2])))
     score, _, delimiter, cells = best
-    header, unused, problem = _canonical(cells, pathway, misspelt=score > 0)
+    header, unused, problem = _canonical(cells, pathway, misspelt=score > 0, also=reading.also)
     if problem is None and not score:
         problem = _not_a_header(cells, text, header_line, name, pathway, delimiter)
     elif problem is not None:
@@ -184,8 +185,8 @@ def _field_of(low: str, pathway: Pathway) -> str | None:
     return None
 
 
-def _canonical(cells: list[str], pathway: Pathway,
-               misspelt: bool = True) -> tuple[tuple[str, ...], tuple[int, ...], Problem | None]:
+def _canonical(cells: list[str], pathway: Pathway, misspelt: bool = True,
+               also: tuple[str, ...] = ()) -> tuple[tuple[str, ...], tuple[int, ...], Problem | None]:
     """The canonical header; or a problem: a labels export, or (`misspelt`) a column that looks like
     a misspelt field (not looked for when no column is the form's: that is no header at all)."""
     labels = _labels(cells, pathway)
@@ -200,7 +201,7 @@ def _canonical(cells: list[str], pathway: Pathway,
         known = _field_of(low, pathway)
         if known is not None:
             header.append(known)
-        elif low in REDCAP_COLUMNS or _REDCAP_OWN.match(low):
+        elif low in REDCAP_COLUMNS or _REDCAP_OWN.match(low) or low in also:
             header.append(low)
         else:
             close = _misspelt(low, pathway) if misspelt else None
@@ -209,7 +210,7 @@ def _canonical(cells: list[str], pathway: Pathway,
                                        f" did you mean '{close}'? The file is not read, since that field's answers"
                                        " would be missing from every row: rename the column",
                                        code=Code.MISSPELT_COLUMN)
-            header.append("")
+            header.append(low)   # kept by name, read by nothing (`inputs.header_plan` skips it)
             unused.append(k)
     return tuple(header), tuple(unused), None
 

@@ -427,21 +427,17 @@ def skipped_row(header: Sequence[str], row: Sequence[str], pathway: Pathway) -> 
     if not any(c in LONGITUDINAL for c in header):
         return False
     complete = form_name(pathway) + "_complete"
-    for column, cell in zip(header, row):
+    for column, (field, _fid, _code, _multi), cell in zip(header, header_plan(tuple(header), pathway), row):
         value = cell.strip()
         if column == complete:
             if value:
                 return False
             continue
-        if not column or column == "referral_id" or column in REDCAP_COLUMNS or _is_redcap(column):
+        if field is None or field == "referral_id":   # REDCap's columns, columns not used, the id
             continue
         if value and value != "0" and not missing_code(value):
             return False
     return True
-
-
-def _is_redcap(column: str) -> bool:
-    return column.startswith("redcap_") or column.endswith(("_complete", "_timestamp"))
 
 
 def csv_record(header: list[str], row: list[str], name: str, line: int, pathway: Pathway) -> Record | None:

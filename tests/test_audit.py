@@ -109,7 +109,7 @@ def test_the_page_lists_are_capped_and_say_where_the_rest_is(pathway: Pathway, t
         in capped.html
     # the shown rejects are the first ones, worded as the full list words them
     assert [(r.source, "\n".join(r.problems)) for r in capped.page.rejects] == [tuple(r) for r in full.rejects[:5]]
-    least = sorted(full.matrix, key=lambda r: float(r[4]))[:5]   # stable: input order breaks ties
+    least = sorted(full.matrix, key=lambda r: float(r[5]))[:5]   # stable: input order breaks ties
     assert [(r.source, r.referral_id) for r in capped.page.least] == [(r[0], r[1]) for r in least]
 
 

@@ -46,4 +46,5 @@ def test_the_example_export_is_audited_with_every_record_accounted_for(runner: R
         rows = list(csv.reader(f))
     assert len(rows) == 1 + 197 and rows[1][0] == "examples/audit/referrals-2026.csv:2"
     html = (tmp_path / "audit.html").read_text(encoding="utf-8")
-    assert html.count("examples/audit/referrals-2026.csv:") >= 3 + 197 // 2   # rejects, and the least complete listed
+    assert html.count('<td class="source" data-label="Source">examples/audit/referrals-2026.csv:') == 3 + 50
+    assert "50 of 197 evaluated referrals listed, least complete first; the other 147 are in" in html

@@ -17,7 +17,7 @@ from typing import IO
 
 from ..definition import STATUSES, Pathway
 from ..outputs import inert_cell
-from .results import MATRIX_FIXED, Entry, Options, TaskResult
+from .results import Entry, Options, TaskResult, matrix_header
 
 REJECT_COLUMNS = ("source", "problems")
 
@@ -39,6 +39,25 @@ class Rejected:
     source: str
     problems: tuple[str, ...]
 
+    @property
+    def shown(self) -> tuple[str, ...]:
+        """The reasons as the page shows them beside the source: without the file's name, which the
+        source gives (`r.csv:4:2: field …` reads `line 4, column 2: field …`); --rejects keeps them whole."""
+        return tuple(_without_file(p, self.source) for p in self.problems)
+
+
+def _without_file(problem: str, source: str) -> str:
+    tail = source.rsplit(":", 1)
+    name = tail[0] if len(tail) == 2 and tail[1].isdigit() else source
+    if not problem.startswith(name + ":"):
+        return problem
+    rest = problem[len(name) + 1:]
+    head, _, message = rest.partition(": ")
+    parts = head.split(":")
+    if message and 1 <= len(parts) <= 2 and all(p.isdigit() for p in parts):
+        return f"line {parts[0]}" + (f", column {parts[1]}" if len(parts) == 2 else "") + f": {message}"
+    return rest.lstrip()
+
 
 @dataclass
 class Totals:
@@ -56,13 +75,15 @@ class Totals:
     skipped: int = 0                                              # REDCap rows of another event or form
     notices: list[str] = field(default_factory=list)              # about the files, once per file
     duplicates: list[tuple[str, int]] = field(default_factory=list)   # ids given more than once, how often
+    tally: dict[tuple[str, str, int, int], int] = field(default_factory=dict)   # `groups.Tally`
+    group_counts: dict[str, list[list[int]]] = field(default_factory=dict)       # --by: [item][status] per group
 
 
 class Merger:
     """Consumes `TaskResult`s in task order; writes the matrix and rejects as it goes."""
 
     def __init__(self, pathway: Pathway, keep: int, matrix: IO[bytes] | None = None,
-                 rejects: IO[str] | None = None) -> None:
+                 rejects: IO[str] | None = None, by: str | None = None) -> None:
         self.pathway = pathway
         self.items = [i.id for i in pathway.items]
         self.totals = Totals(self.items, keep, counts=[[0] * len(STATUSES) for _ in self.items])
@@ -71,7 +92,7 @@ class Merger:
         self._rejects = csv.writer(rejects, lineterminator="\n") if rejects is not None else None
         self._ids: dict[str, int] = {}
         if matrix is not None:
-            matrix.write((",".join(MATRIX_FIXED + tuple(self.items)) + "\n").encode("utf-8"))
+            matrix.write((",".join(matrix_header(tuple(self.items), by)) + "\n").encode("utf-8"))
         if self._rejects is not None:
             self._rejects.writerow(REJECT_COLUMNS)
 
@@ -86,6 +107,13 @@ class Merger:
         ids = self._ids
         for referral_id in result.ids:
             ids[referral_id] = ids.get(referral_id, 0) + 1
+        for key, n in result.tally.items():
+            t.tally[key] = t.tally.get(key, 0) + n
+        for group, by_item in result.group_counts.items():
+            into = t.group_counts.setdefault(group, [[0] * len(STATUSES) for _ in self.items])
+            for summed, row in zip(into, by_item):
+                for k, n in enumerate(row):
+                    summed[k] += n
         t.rechecked += result.rechecked
         for total, counts in zip(t.counts, result.counts):
             for k, n in enumerate(counts):

@@ -1,4 +1,4 @@
-"""The per-item status chart as inline SVG, drawn by hand: no plotting library to import.
+"""The per-item documentation chart as inline SVG, drawn by hand: no plotting library to import.
 
 Stable bytes: every coordinate is written with two decimals at most, and nothing but the inputs goes
 into the markup. Every label is escaped, so the page can embed the SVG as trusted; text stays <text>,
@@ -19,50 +19,70 @@ FONT = 12                  # user units; at the page's widest column, about the 
 CHAR = 0.62 * FONT         # a generous average character width (DejaVu Sans is among the widest)
 ROW, BAR, PLOT = 22, 15, 400   # a row's height, a bar's thickness, and the length of 100 %
 PAD = 8
-TICKS = (0, 25, 50, 75, 100)
-AXIS_LABEL = "share of evaluated referrals (%)"
 
 
-def status_chart(items: Sequence[str], counts: Sequence[Sequence[int]], labels: Mapping[str, str]) -> str:
-    """A horizontal stacked bar per item: the share of evaluated referrals in each status."""
-    left = PAD + max((len(i) for i in items), default=0) * CHAR + PAD   # room for the longest item id
-    width = left + PLOT + 2 * PAD                                         # and for half of "100" on the right
-    legend, top = _legend(labels, left, width)
-    parts = legend
-    for row, (item, by) in enumerate(zip(items, counts)):
-        y, total, done = top + row * ROW, sum(by), 0
-        parts.append(f'<text x="{_n(left - PAD)}" y="{_n(y + ROW / 2 + 0.35 * FONT)}" text-anchor="end">'
-                     f'{escape(item)}</text>')
-        bar = f'y="{_n(y + (ROW - BAR) / 2)}" height="{BAR}"'
+WIDTH = 420                # the chart's width in user units: close to a phone's, so its words stay legible there
+LINE = 16                  # a title line's height
+
+
+def documentation_chart(rows: Sequence[tuple[str, int, int]], labels: Mapping[str, str]) -> str:
+    """A bar per item, least documented first: of the referrals the item applies to, the share that
+    document it (met and not met are both documented answers) and the share that do not. `rows`:
+    (item title, documented, not documented) in pathway order; each title is written in full above its bar."""
+    order = sorted(range(len(rows)), key=lambda k: (-_share(rows[k][2], rows[k][1] + rows[k][2]), k))
+    words = {"met": "documented", "missing": labels["missing"].lower()}
+    legend, top = _legend({"met": "Documented", "missing": labels["missing"]}, PAD, WIDTH, ("met", "missing"))
+    parts, y = legend, top
+    plot = WIDTH - 2 * PAD
+    for k in order:
+        title, documented, missing = rows[k]
+        total = documented + missing
+        caption = (f"{documented / total:.0%} documented ({documented:,} of {total:,})" if total
+                   else "applies to no evaluated referral")
+        joined = f"{title} {caption}" if title.endswith(("?", ".", "!")) else f"{title}: {caption}"
+        for line in _wrap(joined, int(plot / CHAR)):
+            y += LINE
+            parts.append(f'<text x="{PAD}" y="{_n(y - 4)}">{escape(line)}</text>')
+        bar = f'y="{_n(y + 2)}" height="{BAR}"'
         if not total:
-            parts.append(f'<rect x="{_n(left)}" width="{PLOT}" {bar} fill="none" stroke="{COLOURS["not_applicable"]}">'
-                         f'<title>{escape(item)}: no evaluated referrals</title></rect>')
-        for status, count in zip(STATUSES, by):
+            parts.append(f'<rect x="{PAD}" width="{_n(plot)}" {bar} fill="none" stroke="{COLOURS["not_applicable"]}">'
+                         f'<title>{escape(title)}: applies to no evaluated referral</title></rect>')
+        done = 0
+        for status, count in (("met", documented), ("missing", missing)):
             if count:
-                x0, x1 = left + PLOT * done / total, left + PLOT * (done + count) / total
+                x0, x1 = PAD + plot * done / total, PAD + plot * (done + count) / total
                 parts.append(f'<rect x="{_n(x0)}" width="{_n(x1 - x0)}" {bar} fill="{COLOURS[status]}">'
-                             f'<title>{escape(item)}: {escape(labels[status])}, {count:,} of {total:,} '
+                             f'<title>{escape(title)}: {escape(words[status])}, {count:,} of {total:,} '
                              f'({count / total:.1%})</title></rect>')
                 done += count
-    axis = top + len(items) * ROW + PAD / 2
-    parts.append(f'<path d="M{_n(left)} {_n(axis)}H{_n(left + PLOT)}" stroke="{INK}"/>')
-    for tick in TICKS:
-        x = _n(left + PLOT * tick / 100)
-        parts.append(f'<path d="M{x} {_n(axis)}v4" stroke="{INK}"/>'
-                     f'<text x="{x}" y="{_n(axis + 4 + FONT)}" text-anchor="middle">{tick}</text>')
-    height = axis + 4 + FONT * 2.6
-    parts.append(f'<text x="{_n(left + PLOT / 2)}" y="{_n(height - FONT * 0.4)}" text-anchor="middle">'
-                 f'{AXIS_LABEL}</text>')
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_n(width)} {_n(height)}" role="img" '
+        y += BAR + PAD + 2
+    height = y + PAD
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {_n(height)}" role="img" '
             f'aria-labelledby="chart-caption" font-size="{FONT}" fill="{INK}">\n' + "\n".join(parts) + "\n</svg>")
 
 
-def _legend(labels: Mapping[str, str], left: float, width: float) -> tuple[list[str], float]:
+def _share(part: int, total: int) -> float:
+    return part / total if total else -1.0   # an item that applies to no referral goes last
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Lines of at most about `width` characters, broken at spaces."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
+
+
+def _legend(labels: Mapping[str, str], left: float, width: float,
+            statuses: Sequence[str] = STATUSES) -> tuple[list[str], float]:
     """A square and the pathway's word per status, in lines above the bars; and where the bars start.
     A line is one <text>, so the browser spaces the words; the estimate only decides where lines break."""
     lines: list[list[str]] = [[]]
     x = left
-    for status in STATUSES:
+    for status in statuses:
         word = escape(labels[status])
         entry = (2 + len(labels[status])) * CHAR
         if lines[-1] and x + entry > width - PAD:

@@ -35,8 +35,12 @@ def register(sub: Any, rules_opt: Any, engine_opts: Any) -> None:
                    help="threads the columnar engine may use (default: all cores); the results do not depend on it")
     p.add_argument("--batch-size", type=positive, default=25_000, metavar="N",
                    help="records per batch: bounds memory (default: 25000); the results do not depend on it")
-    p.add_argument("--list", type=count, default=1000, metavar="N", dest="keep",
-                   help="least complete referrals and rejected records listed in the HTML (default: 1000)")
+    p.add_argument("--list", type=count, default=50, metavar="N", dest="keep",
+                   help="least complete referrals and rejected records listed in the HTML (default: 50; the CSV"
+                        " files have every one)")
+    p.add_argument("--by", metavar="NAME",
+                   help="break completeness down by group: a field (gmfcs_level, say) or a column of the CSV export"
+                        " that is no field (site, referrer); the status matrix gets the column too")
     p.add_argument("--now", type=moment, metavar="TIME",
                    help="fixed audit time, ISO 8601 (default: SOURCE_DATE_EPOCH or now)")
     p.add_argument("--engine", choices=("auto", "columnar", "row"), default="auto",
@@ -59,6 +63,7 @@ def cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
     from ..cli import chosen_pathway
     from ..service import now
     from ..csvlayout import Reading
+    from .groups import by_option
     from .progress import Progress, record_count
     from .service import Outputs, audit, held_interrupts
 
@@ -66,6 +71,7 @@ def cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
     to_stdout = args.output in (None, "-")
     with held_interrupts():
         pathway = chosen_pathway(args, examples=False)
+    by = by_option(pathway, args.by)
     runner = None
     if args.dask:
         from .cluster import runner as on_cluster
@@ -74,7 +80,8 @@ def cmd_audit(args: argparse.Namespace, out: TextIO) -> int:
     page = audit(
         pathway, args.inputs, Outputs(None if to_stdout else args.output, args.csv, args.rejects),
         batch=args.batch_size, keep=args.keep, clock=lambda: at, progress=Progress(0), engine=args.engine,
-        runner=runner, reading=Reading(args.encoding, args.delimiter),
+        runner=runner, reading=Reading(args.encoding, args.delimiter, (by.name,) if by and not by.field else ()),
+        by=by,
     )
     if to_stdout:
         from .page import render_page

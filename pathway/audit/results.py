@@ -6,13 +6,20 @@ or the columnar engine: a small audit starts as fast as a check.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..definition import Pathway
 from . import rowpath
+from .groups import By
 from .rowpath import Pending
 
-MATRIX_FIXED = ("source", "referral_id", "documented", "applicable", "completeness")
+MATRIX_FIXED = ("source", "referral_id", "referral_date", "documented", "applicable", "completeness")
+
+
+def matrix_header(items: tuple[str, ...], by: str | None) -> tuple[str, ...]:
+    """The status matrix's columns: the fixed ones, the `--by` column after the date, the items."""
+    fixed = MATRIX_FIXED[:3] + ((by,) if by else ()) + MATRIX_FIXED[3:]
+    return fixed + items
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,8 @@ class TaskResult:
     skipped: int = 0                   # REDCap rows of another event or form: no referral, not evaluated
     notices: tuple[str, ...] = ()      # what the task's files hold that is not used, once per file
     ids: tuple[str, ...] = ()          # the referral ids evaluated, in order (to find those given twice)
+    tally: dict[tuple[str, str, int, int], int] = field(default_factory=dict)   # `groups.Tally`
+    group_counts: dict[str, list[list[int]]] = field(default_factory=dict)       # --by: [item][status] per group
 
 
 @dataclass(frozen=True)
@@ -70,3 +79,4 @@ class Options:
     below: float = math.inf   # only referrals less complete than this can still reach the page's list
     matrix: bool = True
     reasons: bool = False     # word every rejected record's reasons here (for --rejects FILE)
+    by: By | None = None      # --by: the group each referral is counted in

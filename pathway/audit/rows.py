@@ -21,6 +21,7 @@ from ..inputs import Record, jsonl_lines, read_file, row_code
 from ..outputs import inert_cell
 from ..yamlsrc import Located
 from . import rowpath
+from .groups import Tally, group_of, month_of
 from .results import Entry, Options, Reject, TaskResult
 from .rowpath import Pending, csv_cells, json_line, read_record
 from .sources import BOM, Task
@@ -93,6 +94,8 @@ def process_rows(task: Task, options: Options, pathway: Pathway) -> TaskResult:
     evaluated = rejected = skipped = 0
     notices = list(task.notices)
     ids: list[str] = []
+    tally: Tally = {}
+    group_counts: dict[str, list[list[int]]] = {}
     for _, pending in pending_records(task, pathway, notices):
         decided = rowpath.decide(pending, pathway)
         if decided is None:
@@ -108,17 +111,27 @@ def process_rows(task: Task, options: Options, pathway: Pathway) -> TaskResult:
                     problems = rowpath.problems(pending, pathway)
                 rejects.append(Reject(pending.source, problems, None if problems else pending))
             continue
-        statuses = evaluate(pathway, decided.values, evaluator).statuses()
+        values = decided.values
+        statuses = evaluate(pathway, values, evaluator).statuses()
         codes = [STATUSES.index(statuses[i]) for i in items]
         for row, code in zip(counts, codes):
             row[code] += 1
         applicable = sum(c != NOT_APPLICABLE for c in codes)
         documented = applicable - codes.count(MISSING)
         completeness = documented / applicable if applicable else 1.0
-        referral_id = str(decided.values["referral_id"])
+        referral_id = str(values["referral_id"])
         ids.append(referral_id)
+        group = group_of(options.by, values, pending)
+        key = (month_of(values), group, documented, applicable)
+        tally[key] = tally.get(key, 0) + 1
+        if options.by is not None:
+            by_group = group_counts.setdefault(group, [[0] * len(STATUSES) for _ in items])
+            for row, code in zip(by_group, codes):
+                row[code] += 1
         if options.matrix:
-            cells = [inert_cell(pending.source), inert_cell(referral_id), str(documented), str(applicable),
+            date = values.get("referral_date")
+            cells = [inert_cell(pending.source), inert_cell(referral_id), str(date) if date else "",
+                     *([inert_cell(group)] if options.by is not None else []), str(documented), str(applicable),
                      f"{completeness:.4f}", *(STATUSES[c] for c in codes)]
             matrix.write(",".join(map(_cell, cells)) + "\n")
         if completeness < options.below:
@@ -129,7 +142,7 @@ def process_rows(task: Task, options: Options, pathway: Pathway) -> TaskResult:
     return TaskResult(index=task.index, records=evaluated + rejected + skipped, evaluated=evaluated,
                       rejected=rejected, rechecked=evaluated + rejected, counts=counts, rejects=rejects,
                       least=least[:options.keep], matrix=matrix.getvalue().encode("utf-8"), skipped=skipped,
-                      notices=tuple(notices), ids=tuple(ids))
+                      notices=tuple(notices), ids=tuple(ids), tally=tally, group_counts=group_counts)
 
 
 def _cell(text: str) -> str:

@@ -28,6 +28,7 @@ from ..csvlayout import AS_FOUND, Reading
 from ..definition import Pathway
 from ..outputs import atomic_output
 from .aggregate import Merger
+from .groups import By
 from .page import AuditPage, build_page, render_page
 from .progress import Progress
 from .results import Options, TaskResult
@@ -53,20 +54,21 @@ Runner = Callable[[Pathway, Iterable[Task], Callable[[], Options], bool], Iterat
 def audit(
     pathway: Pathway, inputs: Sequence[str], outputs: Outputs, *, batch: int = 25_000, keep: int = 1000,
     clock: Callable[[], dt.datetime], progress: Progress | None = None, engine: str = "auto",
-    runner: Runner | None = None, reading: Reading = AS_FOUND,
+    runner: Runner | None = None, reading: Reading = AS_FOUND, by: By | None = None,
 ) -> AuditPage:
     """Audit every record of `inputs`; write the page and the files asked for; return the page.
     `runner`: where the tasks run (default: `run_here`, in this process); `reading`: the encoding
-    and delimiter the person named (default: found from each file)."""
+    and delimiter the person named (default: found from each file); `by`: a breakdown by group."""
     files = check_inputs(inputs)
     total = sum(file_size(f) for f in files)
     columnar = engine == "columnar" or (engine == "auto" and total >= SMALL_INPUT)
-    options = Options(keep=keep, rejects=keep, matrix=outputs.matrix is not None, reasons=outputs.rejects is not None)
+    options = Options(keep=keep, rejects=keep, matrix=outputs.matrix is not None, reasons=outputs.rejects is not None,
+                      by=by)
     with ExitStack() as stack:
         matrix = stack.enter_context(atomic_output(outputs.matrix, binary=True)) if outputs.matrix else None
         rejects = stack.enter_context(atomic_output(outputs.rejects)) if outputs.rejects else None
         page_out = stack.enter_context(atomic_output(outputs.html)) if outputs.html else None
-        merger = Merger(pathway, keep, matrix, rejects)
+        merger = Merger(pathway, keep, matrix, rejects, by.name if by else None)
         tracker = progress or Progress(0, stream=io.StringIO())   # not a terminal: silent
         tracker.total = max(1, total)
         tasks = plan(files, batch, pathway, reading)
@@ -75,7 +77,7 @@ def audit(
             tracker.update(task.size, result.records)
         tracker.close()
         page = build_page(pathway, merger.finish(), inputs=inputs, files=len(files), at=clock(),
-                          matrix_file=outputs.matrix, rejects_file=outputs.rejects)
+                          matrix_file=outputs.matrix, rejects_file=outputs.rejects, by=by)
         if page_out is not None:
             page_out.write(render_page(page))
     return page

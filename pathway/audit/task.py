@@ -22,6 +22,7 @@ from ..engine import evaluate
 from ..outputs import FORMULA_START, inert_cell
 from . import codec, columnar, rowpath
 from .chunks import Batch, read_task
+from .groups import By, group_of
 from .results import Entry, Options, Reject, TaskResult
 from .rowpath import Pending
 from .rows import process_rows
@@ -40,7 +41,8 @@ class _Context:
         self.completeness = columnar.completeness_exprs(self.pathway)
         self.json = codec.Codec(self.pathway)
         self.evaluator = get_evaluator("python", self.pathway)
-        self.schema = {"_file": pl.String, "_line": pl.Int64, "referral_id": pl.String} \
+        self.schema = {"_file": pl.String, "_line": pl.Int64, "referral_id": pl.String, "_date": pl.String,
+                       "_group": pl.String} \
             | {i: columnar.STATUS_DTYPE for i in self.items} | {"_documented": pl.UInt16, "_applicable": pl.UInt16}
 
     @lru_cache(maxsize=64)  # noqa: B019 - one context per process, kept for its whole life
@@ -71,16 +73,37 @@ def process(task: Task, options: Options) -> TaskResult:
     batch = read_task(task, ctx.pathway, enums)
     if batch is None:
         return process_rows(task, options, ctx.pathway)
-    fast, routed, bad = _fast_rows(batch, task, ctx)
+    fast, routed, bad = _fast_rows(batch, task, ctx, options.by)
     keep = None if options.reasons else options.rejects
-    frame, rejects, rejected, skipped = _routed_rows(routed, bad, batch, task, ctx, fast, keep)
+    frame, rejects, rejected, skipped = _routed_rows(routed, bad, batch, task, ctx, fast, keep, options.by)
     return TaskResult(
         index=task.index, records=frame.height + rejected + skipped, evaluated=frame.height, rejected=rejected,
         rechecked=len(routed), counts=_counts(frame, ctx), rejects=rejects,
         least=_least(frame, ctx, options.keep, options.below),
-        matrix=_matrix_csv(frame, ctx, task.name if _lined(task) else None) if options.matrix else b"",
+        matrix=_matrix_csv(frame, ctx, task.name if _lined(task) else None, options.by) if options.matrix else b"",
         skipped=skipped, notices=task.notices, ids=tuple(frame.get_column("referral_id").to_list()),
+        tally=_tally(frame), group_counts=_group_counts(frame, ctx) if options.by is not None else {},
     )
+
+
+def _tally(frame: pl.DataFrame) -> dict[tuple[str, str, int, int], int]:
+    """`groups.Tally` of the task's referrals."""
+    if frame.height == 0:
+        return {}
+    counted = frame.group_by(pl.col("_date").str.slice(0, 7).alias("_month"), "_group", "_documented",
+                             "_applicable").len()
+    return {(m, g, d, a): n for m, g, d, a, n in counted.iter_rows()}
+
+
+def _group_counts(frame: pl.DataFrame, ctx: _Context) -> dict[str, list[list[int]]]:
+    """[item][status] counts per group (--by)."""
+    if frame.height == 0:
+        return {}
+    n = len(STATUSES)
+    counted = frame.group_by("_group").agg([(pl.col(i) == s).sum().alias(f"{i}:{s}")
+                                            for i in ctx.items for s in range(n)])
+    return {row[0]: [list(row[1 + k * n:1 + (k + 1) * n]) for k in range(len(ctx.items))]
+            for row in counted.iter_rows()}
 
 
 def _source_expr() -> pl.Expr:
@@ -94,7 +117,7 @@ def _lined(task: Task) -> bool:
     return task.kind not in ("files", "failed")
 
 
-def _matrix_csv(frame: pl.DataFrame, ctx: _Context, name: str | None) -> bytes:
+def _matrix_csv(frame: pl.DataFrame, ctx: _Context, name: str | None, by: By | None) -> bytes:
     """The task's rows of the referral × item status matrix, as CSV without a header.
     `name`: the one file all the rows are lines of (its name made inert once, not per row)."""
     if frame.height == 0:
@@ -103,8 +126,8 @@ def _matrix_csv(frame: pl.DataFrame, ctx: _Context, name: str | None) -> bytes:
     source = (pl.lit(inert_cell(name) + ":") + pl.col("_line").cast(pl.String) if name is not None
               else _inert(_source_expr()))
     out = frame.select(
-        source.alias("source"), _inert(pl.col("referral_id")).alias("referral_id"),
-        pl.col("_documented").alias("documented"),
+        source.alias("source"), _inert(pl.col("referral_id")).alias("referral_id"), pl.col("_date"),
+        *([_inert(pl.col("_group"))] if by is not None else []), pl.col("_documented").alias("documented"),
         pl.col("_applicable").alias("applicable"), columnar.completeness_ratio().alias("completeness"),
         *[names.gather(pl.col(i)).alias(i) for i in ctx.items],
     )
@@ -120,7 +143,7 @@ def _inert(text: pl.Expr) -> pl.Expr:
 
 
 def _fast_rows(
-    batch: Batch, task: Task, ctx: _Context,
+    batch: Batch, task: Task, ctx: _Context, by: By | None,
 ) -> tuple[pl.DataFrame | None, list[tuple[int, Pending]], list[tuple[int, int]]]:
     """Statuses of the rows the codec vouches for; the rows it is unsure of, re-read for the row
     validator; and the rows it knows are rejected, as (line, row) to re-read only if shown."""
@@ -146,17 +169,37 @@ def _fast_rows(
         routed.append((batch.raw_lines[k], batch.reread(k)))
     bad = [(batch.raw_lines[k], k) for k in flags.get_column("bad").arg_true().to_list()]
     ok = flags.get_column("ok")
-    used = columnar.set_aside(norm.with_columns(_line=lines).filter(ok), ctx.aside)
+    used = columnar.set_aside(norm.with_columns(_line=lines, _group=_group_column(batch, task, norm, by)).filter(ok),
+                              ctx.aside)
     fast = used.with_columns(ctx.statuses).with_columns(ctx.completeness).select(
         pl.lit(task.name, pl.String).alias("_file"), pl.col("_line"), pl.col("referral_id"),
+        pl.col("referral_date").fill_null("").alias("_date"), pl.col("_group"),
         *ctx.items, pl.col("_documented").cast(pl.UInt16), pl.col("_applicable").cast(pl.UInt16),
     )
     return fast, routed, bad
 
 
+def _group_column(batch: Batch, task: Task, norm: pl.DataFrame, by: By | None) -> pl.Series:
+    """Each fast row's group (`groups.group_of`, as whole columns): the field's value (a coded field's
+    code turned back into its value), or the CSV column's cell, stripped; "" where there is none."""
+    empty = pl.repeat("", norm.height, dtype=pl.String, eager=True)
+    if by is None:
+        return empty
+    if by.field is not None:
+        column = norm.get_column(by.name)
+        if by.field.kind.coded:
+            words = pl.Series(columnar.vocabulary(by.field), dtype=pl.String)
+            column = norm.select(pl.lit(words).gather(pl.col(by.name).cast(pl.UInt32))).to_series()
+        return column.cast(pl.String).fill_null("")
+    if batch.kind == "csv" and batch.raw is not None and by.name in task.header:
+        cells = batch.raw.get_column(f"c{task.header.index(by.name)}").cast(pl.String)
+        return cells.str.strip_chars(codec.WS).fill_null("")
+    return empty
+
+
 def _routed_rows(
     routed: list[tuple[int, Pending]], bad: list[tuple[int, int]], batch: Batch, task: Task, ctx: _Context,
-    fast: pl.DataFrame | None, keep: int | None,
+    fast: pl.DataFrame | None, keep: int | None, by: By | None,
 ) -> tuple[pl.DataFrame, list[Reject], int, int]:
     """Decide the routed records exactly as `pathway check` would and evaluate the accepted ones with the
     python backend; count the bad ones as rejected; merge with the fast rows in input order. Rejects
@@ -198,6 +241,9 @@ def _routed_rows(
         rows["_file"].append(task.name if lined else pending.source)
         rows["_line"].append(order if lined else None)
         rows["referral_id"].append(values["referral_id"])
+        date = values.get("referral_date")
+        rows["_date"].append(str(date) if date else "")
+        rows["_group"].append(group_of(by, values, pending))
         for item, code in zip(ctx.items, codes):
             rows[item].append(code)
         rows["_documented"].append(applicable - sum(c == columnar.MISSING for c in codes))

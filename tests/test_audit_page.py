@@ -1,0 +1,109 @@
+"""What the audit page says first (issue 19): the headline, when and where, the least complete,
+duplicates, reasons without the file's name, and a page that fits a phone."""
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from pathway.audit.groups import By, Summary, by_option, summary
+from pathway.definition import Pathway
+from pathway.errors import OptionError
+
+from .conftest import Result
+
+Run = Callable[..., Result]
+AT = "2026-12-03T09:00:00Z"
+EXPORT = "examples/audit/referrals-2026.csv"
+
+
+def audit(runner: Run, tmp_path: Path, *args: str) -> tuple[str, list[list[str]]]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    r = runner("audit", "examples/audit", "-o", str(tmp_path / "a.html"), "--csv", str(tmp_path / "s.csv"),
+               "--now", AT, *args)
+    assert r.code == 0, r.err
+    with (tmp_path / "s.csv").open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    return (tmp_path / "a.html").read_text(encoding="utf-8"), rows
+
+
+def figures(html: str) -> list[str]:
+    return re.findall(r'<p><span class="figure">([^<]+)</span> ([^<]+)</p>', html)
+
+
+def test_the_headline_of_the_bundled_audit(runner: Run, tmp_path: Path) -> None:
+    html, rows = audit(runner, tmp_path)
+    assert figures(html) == [("200", "records read"), ("197", "referrals evaluated"),
+                             ("77%", "median completeness of their documentation"),
+                             ("2", "fully documented (every applicable item)")]
+    assert html.index('class="headline"') < html.index("<h2>")   # above everything else
+    # the figures are the matrix's: every evaluated referral is a row
+    ratios = sorted(float(r[5]) for r in rows[1:])
+    assert len(ratios) == 197 and f"{ratios[98]:.0%}" == "77%"
+    assert sum(r[3] == r[4] for r in rows[1:]) == 2
+    assert "Referral dates: January 2026 to December 2026; 37 evaluated referrals have no referral date." in html
+
+
+def test_completeness_by_month_and_by_site(runner: Run, tmp_path: Path) -> None:
+    html, rows = audit(runner, tmp_path, "--by", "site")
+    assert rows[0][:7] == ["source", "referral_id", "referral_date", "site", "documented", "applicable",
+                           "completeness"]
+    months = re.findall(r'<td data-label="Month">(\w+ 2026)</td><td class="n" data-label="Referrals">(\d+)</td>', html)
+    assert [m for m, _ in months][:3] == ["January 2026", "February 2026", "March 2026"] and len(months) == 12
+    assert sum(int(n) for _, n in months) == 197 - 37
+    sites = dict(re.findall(r'<td data-label="site">(\w+)</td><td class="n" data-label="Referrals">(\d+)</td>', html))
+    assert set(sites) == {"East", "North", "South"}
+    by_csv = {s: sum(r[3] == s for r in rows[1:]) for s in sites}
+    assert {s: int(n) for s, n in sites.items()} == by_csv and sum(by_csv.values()) == 197
+    assert "column 'site' not used" not in html   # it is used: the breakdown
+    html, _ = audit(runner, tmp_path, "--by", "gmfcs_level")
+    levels = re.findall(r'<td data-label="gmfcs_level">([^<]+)</td>', html)
+    assert levels == ["(not given)", "I", "II", "III", "IV", "V"]
+
+
+def test_the_same_breakdown_from_both_engines(runner: Run, tmp_path: Path) -> None:
+    row = audit(runner, tmp_path / "row", "--by", "site", "--engine", "row")
+    columnar = audit(runner, tmp_path / "columnar", "--by", "site", "--engine", "columnar")
+    assert row[1] == columnar[1]
+    assert row[0].replace(str(tmp_path / "row"), "") == columnar[0].replace(str(tmp_path / "columnar"), "")
+
+
+def test_by_refuses_a_field_that_cannot_group(pathway: Pathway) -> None:
+    assert by_option(pathway, " Site ") == By("site")
+    assert by_option(pathway, "gmfcs_level") == By("gmfcs_level", pathway.fields["gmfcs_level"])
+    with pytest.raises(OptionError, match="'age_years' is a number field"):
+        by_option(pathway, "age_years")
+
+
+@pytest.mark.parametrize(("pairs", "expected"), [
+    ([], Summary(0, None, 0)),
+    ([(1, 2, 1)], Summary(1, 0.5, 0)),
+    ([(1, 2, 1), (2, 2, 1)], Summary(2, 0.75, 1)),
+    ([(0, 4, 2), (4, 4, 1), (1, 4, 3)], Summary(6, 0.25, 1)),
+    ([(0, 0, 3), (1, 2, 1)], Summary(4, 1.0, 3)),   # nothing applicable: complete
+])
+def test_the_median_is_exact_from_counts(pairs: list[tuple[int, int, int]], expected: Summary) -> None:
+    assert summary(pairs) == expected
+
+
+def test_the_least_complete_50_by_default_and_reasons_without_the_file(runner: Run, tmp_path: Path) -> None:
+    html, _ = audit(runner, tmp_path)
+    assert html.count(f'<td class="source" data-label="Source">{EXPORT}:') == 3 + 50
+    reasons = re.findall(r'<td data-label="Reason"><ul class="problems"><li>([^<]+)</li>', html)
+    assert len(reasons) == 3 and all(r.startswith("line ") for r in reasons) and not any(EXPORT in r for r in reasons)
+    html, _ = audit(runner, tmp_path, "--list", "5")
+    assert "5 of 197 evaluated referrals listed" in html
+
+
+def test_duplicate_referral_ids_are_counted_and_listed(pathway: Pathway, runner: Run, tmp_path: Path) -> None:
+    f = tmp_path / "twice.csv"
+    f.write_text("referral_id,age_years\nR-1,9\nR-2,8\nR-1,9\nR-3,7\nR-1,9\nR-3,7\n", encoding="utf-8")
+    r = runner("audit", str(f), "-o", str(tmp_path / "a.html"), "--now", AT)
+    assert r.code == 0
+    html = (tmp_path / "a.html").read_text(encoding="utf-8")
+    assert ("2 referral ids are given more than once</strong> (5 evaluated records): each record is counted on its"
+            " own.") in html
+    assert "<code>R-1</code> (3×), <code>R-3</code> (2×)." in html
