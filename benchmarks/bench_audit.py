@@ -94,7 +94,7 @@ def generate(n: int, work: Path, kinds: list[str]) -> dict[str, Path]:
     """The N referrals in each format, made once (in blocks, on all cores) and cached: a format
     added later is generated alone, from the same seeds, so every format holds the same referrals."""
     sha = load_pathway(default_pathway_dir()).rules_sha256[:12]
-    files = {k: work / f"referrals-{n}-{sha}{FORMATS[k]}" for k in kinds}
+    files = {k: work / f"referrals-{n}-{sha}-v{synth.VERSION}{FORMATS[k]}" for k in kinds}
     missing = [k for k, path in files.items() if not path.exists()]
     if not missing:
         return files

@@ -28,6 +28,9 @@ from pathway.definition import FormField, Pathway  # noqa: E402
 from pathway.loader import load_pathway  # noqa: E402
 from pathway.resources import default_pathway_dir  # noqa: E402
 
+VERSION = 2
+"""Bumped when the files written change (2: a broken CSV record refuses a value, no misspelt column),
+so that benchmarks do not reuse files cached by an older version."""
 UNKNOWN_RATE = 0.2
 TYPICAL_NUMBERS = {"mcg": (25, 50, 50, 50, 75, 100, 150, 200)}
 """Numbers drawn from typical values by unit: test doses of intrathecal baclofen, in micrograms."""
