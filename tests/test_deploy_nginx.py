@@ -18,6 +18,7 @@ them the tests are skipped locally, and fail under CI=true.
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import os
 import re
@@ -48,6 +49,8 @@ NGINX = os.environ.get("PATHWAY_NGINX", "/usr/sbin/nginx")
 DEPLOY = ROOT / "docs" / "deploy.md"
 NAME = "itb.example.org"
 ELSEWHERE = "https://attacker.example"
+MEETING = ROOT / "examples" / "meeting"
+EXPORT = ROOT / "examples" / "audit" / "referrals-2026.csv"
 CHECKLIST = "17 of 22 applicable items documented; 3 points to discuss."
 
 
@@ -267,6 +270,71 @@ def test_the_host_header_alone_is_enough_when_the_proxy_is_not_trusted(tmp_path:
         assert json.loads(body)["cards"][0]["source"]["url"] == untrusted.public
         assert untrusted.request("POST", "/", {"content-type": "application/x-www-form-urlencoded",
                                                "origin": ELSEWHERE}, b"referral_id=R-1")[0] == 403
+
+
+def multipart(files: list[tuple[str, bytes]], boundary: str = "itb-pathway-test-boundary") -> tuple[dict[str, str],
+                                                                                                   bytes]:
+    """A browser's file upload: each file a part of field `files`."""
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+             f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n" for name, data in files]
+    return ({"content-type": f"multipart/form-data; boundary={boundary}"},
+            b"".join(parts) + f"--{boundary}--\r\n".encode())
+
+
+def upload(proxied: Proxied, path: str, files: list[tuple[str, bytes]]) -> str:
+    """The files posted from the app's page; the job page the server sends the browser to."""
+    headers, body = multipart(files)
+    status, answer, page = proxied.request("POST", path, {**headers, "origin": proxied.origin}, body)
+    assert status == 303, page[:2000]
+    location = answer["location"]
+    assert re.fullmatch(r"/(mdt|audit)/jobs/[A-Za-z0-9_-]{32}", location), location   # relative: the public name stays
+    return location
+
+
+def test_the_meeting_packet_through_the_proxy(proxied: Proxied) -> None:
+    from pypdf import PdfReader
+
+    location = upload(proxied, "/mdt/jobs", [(p.name, p.read_bytes()) for p in sorted(MEETING.glob("*.yaml"))])
+    status, _, page = proxied.request("GET", location)
+    assert status == 200
+    ids = re.findall(rb'<input type="hidden" name="id-\d+" value="([^"]+)">', page)
+    assert ids == [b"R-003", b"R-004", b"R-002"]
+    agenda = {"title": "ITB MDT, December", "date": "2026-12-03", "action": "pdf"}
+    for i, rid in enumerate(ids):
+        agenda.update({f"id-{i}": rid.decode(), f"order-{i}": str(i + 1), f"on-{i}": "1"})
+    status, headers, pdf = proxied.request("POST", location, {"content-type": "application/x-www-form-urlencoded",
+                                                              "origin": proxied.origin}, urlencode(agenda).encode())
+    assert status == 200, pdf[:2000]
+    assert headers["content-disposition"] == 'attachment; filename="packet.pdf"'
+    cover = " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
+    assert cover.index("R-003") < cover.index("R-004") < cover.index("R-002")
+
+
+def test_the_audit_through_the_proxy(proxied: Proxied) -> None:
+    location = upload(proxied, "/audit/jobs", [(EXPORT.name, EXPORT.read_bytes())])
+    deadline = time.monotonic() + 120
+    while True:
+        status, _, page = proxied.request("GET", location)
+        assert status == 200
+        if b'http-equiv="refresh"' not in page:
+            break
+        assert time.monotonic() < deadline, "the audit did not finish"
+        time.sleep(0.2)
+    status, _, matrix = proxied.request("GET", f"{location}/files/statuses.csv")
+    assert status == 200
+    rows = matrix.decode("utf-8").splitlines()
+    assert rows[0].startswith("source,referral_id,referral_date,") and len(rows) > 150   # of the 200-row export
+    assert proxied.request("GET", f"{location}/files/rejects.csv")[0] == 200
+    assert proxied.request("GET", location)[0] == 404   # both downloaded: the job's files are gone
+
+
+def test_an_upload_over_the_servers_limit_gets_the_servers_message_through_nginx(tmp_path: Path) -> None:
+    """nginx streams the body (proxy_request_buffering off) and passes on the server's early answer."""
+    with behind_nginx(tmp_path, "--trusted-proxy", "127.0.0.1", "--max-upload", "1MB") as small:
+        headers, body = multipart([("big.csv", b"referral_id\n" + b"R-1\n" * 750_000)])
+        status, _, page = small.request("POST", "/audit/jobs", {**headers, "origin": small.origin}, body)
+        assert status == 413
+        assert b"The upload is larger than this server&#39;s limit of 1 MB, so it was not read." in page
 
 
 def test_plain_http_is_sent_to_https(proxied: Proxied) -> None:
