@@ -440,7 +440,8 @@ def test_a_record_not_included_is_named_by_its_id_as_written(pathway: Pathway, t
 
 # --- the agenda --------------------------------------------------------------------
 
-AGENDA_CSV = "\ufeffreferral_id,time,presenter\nR-003,09:30,Dr <b>Okafor</b>\nR-404,09:45,Dr Lee\n,,\nR-001,10:00,\n"
+AGENDA_CSV = ("\ufeffreferral_id,time,presenter\nR-003,09:30,Dr <b>Okafor</b>\nR-404,09:45,Dr Lee\n,,\nR-001,10:00,\n"
+              "r-002,11:00,\n")
 
 
 def test_agenda_orders_the_cover_and_gives_time_and_presenter(tmp_path: Path) -> None:
@@ -450,18 +451,20 @@ def test_agenda_orders_the_cover_and_gives_time_and_presenter(tmp_path: Path) ->
     (tmp_path / "agenda.csv").write_text(AGENDA_CSV, encoding="utf-8")
     assert read_agenda(tmp_path / "agenda.csv").entries == (
         AgendaEntry("R-003", "09:30", "Dr <b>Okafor</b>"), AgendaEntry("R-404", "09:45", "Dr Lee"),
-        AgendaEntry("R-001", "10:00", ""))
+        AgendaEntry("R-001", "10:00", ""), AgendaEntry("r-002", "11:00"))
     r = run("mdt", str(folder), "-o", str(tmp_path / "p.html"), "--agenda", str(tmp_path / "agenda.csv"), "--now", AT)
     assert r.code == 0, r.err
-    assert (f"pathway mdt: on the agenda ({tmp_path}/agenda.csv) but not in the packet: R-404; listed on the"
-            " cover\n") in r.err
+    assert (f"pathway mdt: on the agenda ({tmp_path}/agenda.csv) but not in the packet: R-404 (did you"
+            " mean R-004?), r-002 (did you mean R-002?); listed on the cover\n") in r.err
     html = (tmp_path / "p.html").read_text(encoding="utf-8")
     rows = re.findall(r'<td class="num">(\d)</td>\s*<td class="time" data-label="Time">([^<]*)</td>\s*<td><a href="#child-\d">'
                       r'<strong>([^<]+)</strong></a>(?:<span class="off">([^<]*)</span>)?</td>\s*'
                       r'<td data-label="Presenter">([^<]*)</td>', html)
     assert rows == [("1", "09:30", "R-003", "", "Dr &lt;b&gt;Okafor&lt;/b&gt;"), ("2", "10:00", "R-001", "", ""),
                     ("3", "", "R-002", "not on the agenda", ""), ("4", "", "R-004", "not on the agenda", "")]
-    assert "<strong>R-404</strong> (09:45, Dr Lee): no referral with this id in the inputs" in html
+    assert "<strong>R-404</strong> (09:45, Dr Lee): no referral with this id in the inputs (did you mean R-004?)</li>" \
+        in html
+    assert "<strong>r-002</strong> (11:00): no referral with this id in the inputs (did you mean R-002?)</li>" in html
     assert "In the agenda's order, then the referrals not on the agenda, least completely documented first." in html
 
 

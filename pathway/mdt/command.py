@@ -53,7 +53,8 @@ def _warn_duplicates(packet: Packet) -> None:
 
 def _warn_missing(packet: Packet, agenda: str | None) -> None:
     if packet.agenda_missing:
-        ids = ", ".join(m.entry.referral_id for m in packet.agenda_missing)
+        ids = ", ".join(m.entry.referral_id + (f" (did you mean {m.near}?)" if m.near else "")
+                        for m in packet.agenda_missing)
         print(f"pathway mdt: on the agenda ({agenda}) but not in the packet: {ids}; listed on the cover",
               file=sys.stderr)
 

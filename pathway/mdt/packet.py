@@ -9,6 +9,7 @@ documented, sorted so the least documented referrals are discussed first.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -94,6 +95,8 @@ class Missing:
 
     entry: AgendaEntry
     unread: bool
+    near: str | None = None
+    """An included referral's id close to this one (`r-003` for `R-003`): a likely typo on the agenda."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,13 @@ def cited(pathway: Pathway) -> tuple[Cited, ...]:
                        tuple(titles)) for c, titles in items.items())
 
 
+def _near(rid: str, ids: Sequence[str]) -> str | None:
+    """The id of a referral not on the agenda that this agenda id most likely means (case, spaces, a digit)."""
+    folded = [i for i in ids if i.casefold().replace(" ", "") == rid.casefold().replace(" ", "")]
+    close = folded or difflib.get_close_matches(rid, ids, n=1, cutoff=0.8)
+    return close[0] if close else None
+
+
 def ranked(included: Sequence[Included], agenda: Agenda | None = None) -> list[tuple[int, Included]]:
     """(input position, referral) in packet order: the agenda's order first, when there is one (two
     referrals with one id side by side at its place), then the rest least complete first."""
@@ -201,8 +211,9 @@ def build_packet(
         for n, (position, inc) in enumerate(ranked(included, agenda), start=1)
     )
     unread_ids = {n.referral_id for n in not_included}
-    missing = tuple(Missing(e, e.referral_id in unread_ids) for e in (agenda.entries if agenda else ())
-                    if e.referral_id not in counts)
+    unplaced = [rid for rid in counts if agenda is None or agenda.position(rid) is None]
+    missing = tuple(Missing(e, e.referral_id in unread_ids, _near(e.referral_id, unplaced))
+                    for e in (agenda.entries if agenda else ()) if e.referral_id not in counts)
     unread = tuple(
         Unread(source=n.source, where=_where(n.source, n.problems), reason=reason(n.problems),
                referral_id=n.referral_id, problems=len(n.problems))
