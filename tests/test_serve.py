@@ -105,6 +105,8 @@ def test_behind_a_proxy_it_answers_the_public_name_and_logs_the_forwarded_client
         refused = _exchange(server.url, "POST", "/", {**proxied, **form, "origin": "https://attacker.example"},
                             b"referral_id=R-1")
         assert refused[0] == 403 and b"it came from https://attacker.example" in refused[1]
+    assert server.output.startswith(f"pathway serve: {server.url}  (Ctrl+C to stop)\n"
+                                    "pathway serve: public address https://itb.example.org/ (through the proxy)\n")
     assert '192.0.2.7:0 - "GET / HTTP/1.1" 200' in server.output  # the browser's address, from the proxy
     assert '192.0.2.7:0 - "POST / HTTP/1.1" 403' in server.output
     assert "R-1" not in server.output and "Traceback" not in server.output

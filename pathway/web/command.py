@@ -5,6 +5,8 @@ The socket is bound here, before the server starts, so a port in use is a
 clean message (exit 2), and `--port 0` picks a free port and prints it.
 A bad option value is argparse's usage error (exit 2); a `--rules` folder that
 is not there is bad input (2); one that holds no pathway, or a broken one, exit 3.
+Behind a TLS proxy, `--public-url`, `--allowed-host` and `--trusted-proxy` say
+how it is reached (`proxy`; docs/deploy.md).
 """
 from __future__ import annotations
 
@@ -103,9 +105,12 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
     freeze_startup_objects()
     sock = bind(args.host, args.port)
     print(f"pathway serve: {address(sock)}  (Ctrl+C to stop)", file=out, flush=True)
+    if args.public_url:
+        print(f"pathway serve: public address {args.public_url} (through the proxy)", file=out, flush=True)
     if not is_loopback(args.host):
         print(LOOPBACK_HINT.format(host=args.host), file=sys.stderr, flush=True)
     options: dict[str, Any] = {
+        # X-Forwarded-* are read by the app, from --trusted-proxy only (uvicorn's own would trust 127.0.0.1).
         "log_config": log_config(args.log_level), "server_header": False, "proxy_headers": False,
         "timeout_graceful_shutdown": 5,
     }
