@@ -225,6 +225,11 @@ def test_the_form_page_comes_through_with_the_apps_headers_and_nginx_hsts(proxie
     assert headers["referrer-policy"] == "same-origin"
 
 
+def test_redirects_made_by_the_framework_keep_the_public_address(proxied: Proxied) -> None:
+    status, headers, _ = proxied.request("GET", "/mdt/")
+    assert (status, headers["location"]) == (307, proxied.public + "mdt")   # not http://, not port 443
+
+
 def test_a_post_from_the_form_renders_the_checklist(proxied: Proxied) -> None:
     status, _, body = proxied.request("POST", "/", {"content-type": "application/x-www-form-urlencoded",
                                                     "origin": proxied.origin, "referer": proxied.public},
@@ -261,6 +266,8 @@ def test_the_host_header_alone_is_enough_when_the_proxy_is_not_trusted(tmp_path:
     """Without --trusted-proxy the X-Forwarded-* headers are ignored: `Host $host` is what gets the page answered."""
     with behind_nginx(tmp_path) as untrusted:
         assert untrusted.request("GET", "/")[0] == 200
+        moved = untrusted.request("GET", "/api/pathway/")
+        assert (moved[0], moved[1]["location"]) == (307, untrusted.public + "api/pathway")   # https, and the port
         status, _, body = untrusted.request("POST", "/", {"content-type": "application/x-www-form-urlencoded",
                                                           "origin": untrusted.origin}, b"referral_id=R-1")
         assert status == 200 and b'value="R-1"' in body

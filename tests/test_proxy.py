@@ -193,6 +193,15 @@ def test_without_a_public_url_links_use_the_address_the_trusted_proxy_forwards(p
         "http://127.0.0.1:8000/"
 
 
+def test_the_frameworks_own_redirects_use_the_public_address() -> None:
+    """nginx's $host has no port, and an untrusted proxy's scheme is http: the redirect still goes to the public URL."""
+    app = app_for(exposure_for("127.0.0.1", "https://itb.example.org:8443/"))
+    moved = TestClient(app, base_url="http://itb.example.org", follow_redirects=False).get("/api/pathway/")
+    assert (moved.status_code, moved.headers["location"]) == (307, "https://itb.example.org:8443/api/pathway")
+    local = TestClient(app, base_url="http://127.0.0.1:8000", follow_redirects=False).get("/api/pathway/")
+    assert local.headers["location"] == "http://127.0.0.1:8000/api/pathway"   # a health check on loopback: as asked
+
+
 # -- same-origin writes -------------------------------------------------------------------------------------
 
 def test_a_post_from_the_apps_own_page_is_answered(behind: TestClient) -> None:

@@ -16,8 +16,10 @@ What `pathway serve --public-url/--allowed-host/--trusted-proxy` set up, and why
   otherwise 403. Clients that are not browsers (an EHR's CDS Hooks calls,
   scripts posting to /api/check) send neither header and are answered as
   before. It sits outside the body limit, so a refused upload is never read.
-- Absolute URLs (a CDS card's link) are built by `public_base`: the public
-  URL when given, else the request's own base URL.
+- Absolute URLs: a request for the public URL's host name is taken as
+  addressed to the public URL (`PublicAddress`: its scheme and port), so
+  the framework's own (a redirect adding or dropping a slash) are right,
+  and the app's (a CDS card's link) are built by `public_base`.
 """
 from __future__ import annotations
 
@@ -155,8 +157,8 @@ def install(app: Any, exposure: Exposure) -> None:
     """Adds the Origin check, the host check and the proxy headers to `app`, innermost first.
 
     Call after the body limit is added, so the order, outermost first, is:
-    proxy headers (scheme, client and host as the browser sent them), host
-    names, Origin, body limit, the app.
+    proxy headers (scheme, client and host as the browser sent them), the
+    public address, host names, Origin, body limit, the app.
     """
     from starlette.middleware.trustedhost import TrustedHostMiddleware
 
@@ -165,6 +167,8 @@ def install(app: Any, exposure: Exposure) -> None:
         app.add_middleware(SameOrigin, public=exposure.public_url)
     if exposure.allowed_hosts is not None:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(exposure.allowed_hosts))
+    if exposure.public_url:
+        app.add_middleware(PublicAddress, public=exposure.public_url)
     if exposure.trusted_proxies:
         app.add_middleware(Forwarded, trusted=exposure.trusted_proxies)
 
@@ -214,6 +218,36 @@ class Forwarded:
             if host:
                 scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"host"] + [(b"host", host)]
         await self.proxied(scope, receive, send)
+
+
+class PublicAddress:
+    """A request for the public URL's host name is taken as addressed to the public URL itself: its scheme and
+    port, whatever the proxy passed on.
+
+    nginx's `$host` drops the port and a proxy that is not trusted says
+    nothing of https, so without this the addresses the framework makes from
+    the request (a redirect that adds or drops a trailing slash) would send
+    the browser to `http://` or to the wrong port.
+    """
+
+    def __init__(self, app: ASGIApp, public: str) -> None:
+        parts = urlsplit(public)
+        self.app = app
+        self.scheme = parts.scheme
+        self.name = parts.hostname
+        self.host = parts.netloc.encode("ascii")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            host = next((v for k, v in scope["headers"] if k == b"host"), None)
+            try:
+                name = urlsplit("//" + host.decode("latin-1")).hostname if host else None
+            except ValueError:
+                name = None
+            if name is not None and name == self.name:
+                scope["scheme"] = self.scheme
+                scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"host"] + [(b"host", self.host)]
+        await self.app(scope, receive, send)
 
 
 # -- same-origin writes ----------------------------------------------------------------------------------
