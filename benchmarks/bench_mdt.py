@@ -14,6 +14,7 @@ import cProfile
 import os
 import pstats
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -40,13 +41,19 @@ def command(inputs: Path, out: Path) -> list[str]:
     return [sys.executable, "-m", "pathway", "mdt", str(inputs), "-o", str(out), "--meeting-date", "2026-12-03"]
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
-    started = time.perf_counter()
+def _cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall time, CPU time (user + system: what the command costs whatever else the machine is doing), stderr."""
+    started, cpu = time.perf_counter(), _cpu()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tempfile.gettempdir())
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
-    return wall, proc.stderr
+    return wall, _cpu() - cpu, proc.stderr
 
 
 def profile(inputs: Path, out: Path, top: int = 25) -> None:
@@ -76,17 +83,20 @@ def main() -> None:
     runs = [(f"{label}: pathway mdt {args.n} referrals -o packet.{fmt}", root, fmt)
             for fmt in ("pdf", "html") for label, root in codes]
     walls: dict[str, list[float]] = {name: [] for name, _, _ in runs}
+    cpus: dict[str, list[float]] = {name: [] for name, _, _ in runs}
     pages: dict[str, str] = {}
     for _ in range(args.repeat):
         for name, root, fmt in runs:   # in turns, so a busy moment on the machine falls on every command alike
-            wall, err = timed(command(inputs, args.work / f"packet.{fmt}"), env_for(root))
+            wall, cpu, err = timed(command(inputs, args.work / f"packet.{fmt}"), env_for(root))
             walls[name].append(wall)
+            cpus[name].append(cpu)
             found = PAGES.search(err)
             pages[name] = f"{found.group(1)} pages" if found else ""
-    print(f"median of {args.repeat} runs in turns [fastest–slowest]")
+    print(f"median of {args.repeat} runs in turns: wall [fastest–slowest], CPU (user + system)")
     width = max(len(n) for n in walls)
     for name, times in walls.items():
-        print(f"{name:<{width}}  {statistics.median(times):6.2f} s  [{min(times):.2f}–{max(times):.2f}]  {pages[name]}")
+        print(f"{name:<{width}}  {statistics.median(times):6.2f} s [{min(times):.2f}–{max(times):.2f}]"
+              f"  CPU {statistics.median(cpus[name]):6.2f} s  {pages[name]}")
     if args.profile:
         profile(inputs, args.work / "profiled.pdf")
 

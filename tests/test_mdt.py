@@ -526,3 +526,22 @@ def test_agenda_from_a_form_without_a_file(pathway: Pathway, report_of: Callable
     assert [(c.report.referral_id, c.slot) for c in packet.children] == [
         ("B", AgendaEntry("B", "14:00", "Dr Z")), ("C", None), ("A", None)]
     assert [(m.entry.referral_id, m.unread) for m in packet.agenda_missing] == [("Q", True)]
+
+
+def test_html_and_pdf_packets_say_the_same(made: Made, pathway: Pathway) -> None:
+    """The browser's packet and the PDF's source differ only in their running parts (footer, page column)."""
+    from html import unescape
+
+    from pathway.mdt.gather import make_packet
+
+    def words(html: str) -> str:
+        html = re.sub(r"<style>.*?</style>|<tfoot>.*?</tfoot>|<div class=\"page-disclaimer\">.*?</div>"
+                      r"|<th scope=\"col\" class=\"num w-page\">Page</th>", "", html, flags=re.S)
+        return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+    at = dt.datetime(2026, 12, 3, 9, tzinfo=dt.timezone.utc)
+    packet, _ = make_packet([made.root / "referrals"], pathway, at=at, meeting_date=dt.date(2026, 12, 3))
+    browser, source = render_html(packet), render_html(packet, pdf=True)
+    assert "<tfoot>" in browser and "<tfoot>" not in source and 'class="page-disclaimer"' in source
+    assert words(browser) == words(source)
+    assert browser.count('<h2 id="mdt-notes-child-') == browser.count('<div class="ruled" aria-hidden="true">') == 4
