@@ -272,7 +272,7 @@ def _explanation(pathway: Pathway, result: ItemResult, answers: list[Answer], as
     if given:
         parts.append("Answers: " + "; ".join(given) + ".")
     if absent and result.status == "missing":
-        parts.append("Not documented: " + "; ".join(absent) + ".")
+        parts.append("Not answered in the referral: " + "; ".join(absent) + ".")
     left = [a.label for a in answers if a.field in aside]
     if left:
         parts.append(SET_ASIDE_NOTE + "; ".join(left) + ".")

@@ -76,7 +76,7 @@ def test_statuses_and_why_of_the_example(example: Report) -> None:
     assert statuses["therapy.orthotics"] == "missing"
     item = next(i for i in example.items if i.id == "therapy.orthotics")
     assert item.explanation == ("A review of orthotic use is not yet documented. "
-                                "Not documented: Orthotic use reviewed or planned.")
+                                "Not answered in the referral: Orthotic use reviewed or planned.")
     risks = next(i for i in example.items if i.id == "safety.risks_discussed")
     assert risks.discussion == ["The risk of catheter malfunction is not yet documented as discussed."]
 

@@ -245,7 +245,7 @@ def test_check_writes_the_set_aside_answers_in_every_format(runner: Any, tmp_pat
     assert ADEQUATE not in [d["id"] for d in data["discussion"]]
     item = next(i for i in data["items"] if i["id"] == "prior.less_invasive_inadequate")
     assert item["explanation"].endswith("Set aside, as the question is not asked: Outcome of oral medication.")
-    assert "Outcome of oral medication" not in item["explanation"].split("Not documented: ")[-1].split(".")[0]
+    assert "Outcome of oral medication" not in item["explanation"].split("Not answered in the referral: ")[-1].split(".")[0]
     md = runner("check", str(f), "--format", "md", "--now", "2026-12-03T09:00:00Z").out
     assert f"Answers set aside (1): the checklist does not use them.\n\n- {ORAL_LINE}\n" in md
     page = runner("check", str(f), "--format", "html", "--now", "2026-12-03T09:00:00Z").out
