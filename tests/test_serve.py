@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import http.client
 import json
+import signal
 import socket
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -14,7 +17,7 @@ from pathway.cli import build_parser
 from pathway.web.command import is_loopback
 
 from .conftest import Result, edit
-from .serving import served
+from .serving import ADDRESS, ROOT, served
 
 Run = Callable[..., Result]
 SECRET_ID = "R-SECRET-4e1b"
@@ -105,11 +108,27 @@ def test_behind_a_proxy_it_answers_the_public_name_and_logs_the_forwarded_client
         refused = _exchange(server.url, "POST", "/", {**proxied, **form, "origin": "https://attacker.example"},
                             b"referral_id=R-1")
         assert refused[0] == 403 and b"it came from https://attacker.example" in refused[1]
-    assert server.output.startswith(f"pathway serve: {server.url}  (Ctrl+C to stop)\n"
-                                    "pathway serve: public address https://itb.example.org/ (through the proxy)\n")
     assert '192.0.2.7:0 - "GET / HTTP/1.1" 200' in server.output  # the browser's address, from the proxy
     assert '192.0.2.7:0 - "POST / HTTP/1.1" 403' in server.output
     assert "R-1" not in server.output and "Traceback" not in server.output
+
+
+def test_it_prints_its_public_address_after_its_own() -> None:
+    proc = subprocess.Popen([sys.executable, "-m", "pathway", "serve", "--port", "0", "--public-url",
+                             "https://itb.example.org/"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    try:
+        first, second = proc.stdout.readline(), proc.stdout.readline()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+    assert ADDRESS.match(first.rstrip("\n")), first
+    assert second == "pathway serve: public address https://itb.example.org/ (through the proxy)\n"
 
 
 def test_each_worker_process_gets_the_proxy_options(monkeypatch: pytest.MonkeyPatch) -> None:
