@@ -79,9 +79,10 @@ class Layout:
     problem: Problem | None = None
 
     @property
-    def plain(self) -> bool:
-        """Read as the columnar audit's byte ranges read a file: UTF-8, commas, the header on line 1."""
-        return self.encoding in ("utf-8", "utf-8-sig") and self.delimiter == "," and self.header_line == 1
+    def ranges(self) -> bool:
+        """Whether the columnar audit may read the file in byte ranges: UTF-8, the header on line 1
+        (the csv module reads the others)."""
+        return self.encoding in ("utf-8", "utf-8-sig") and self.header_line == 1
 
     @property
     def longitudinal(self) -> bool:

@@ -185,8 +185,8 @@ def test_csv_columns_read_into_enums_of_known_values(pathway: Pathway, tmp_path:
     reads: list[tuple[bool, bool]] = []   # (read with Enum columns, Polars accepted it)
     real = chunks._read_cells
 
-    def spy(payload: str | bytes, width: int, enums: dict[str, object] | None = None) -> object:
-        frame = real(payload, width, enums)  # type: ignore[arg-type]
+    def spy(payload: str | bytes, width: int, enums: dict[str, object] | None = None, delimiter: str = ",") -> object:
+        frame = real(payload, width, enums, delimiter)  # type: ignore[arg-type]
         reads.append((bool(enums), frame is not None))
         return frame
 

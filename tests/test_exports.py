@@ -331,3 +331,15 @@ def test_answers_to_questions_not_asked_are_set_aside_by_both_engines(pathway: P
     at = 2 + [i.id for i in p.items].index("indication.diffuse_or_severe")
     assert [(r[1], r[at]) for r in rows] == [("R-1", "missing"), ("R-2", "met"), ("R-3", "met"), ("R-4", "missing"),
                                              ("R-5", "met")]
+
+
+def test_a_semicolon_file_without_quotes_is_read_in_byte_ranges_as_the_row_engine_reads_it(
+        pathway: Pathway, tmp_path: Path) -> None:
+    from pathway.audit.sources import check_inputs, plan
+
+    f = tmp_path / "semi.csv"
+    f.write_text("referral_id;age_years;diagnosis_cp\n" + "".join(f"R-{k};{k % 19};yes\n" for k in range(40))
+                 + "R-x;9;maybe\n", encoding="utf-8")
+    assert {t.kind for t in plan(check_inputs([str(f)]), 10, pathway)} == {"csv"}   # Polars' byte ranges
+    (matrix, rejects), _ = audits(pathway, tmp_path, f)
+    assert len(matrix) == 40 and [r[0] for r in rejects] == [f"{f}:42"]

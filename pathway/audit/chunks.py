@@ -182,7 +182,7 @@ def _keys_ok(lines: pl.Series, raw: pl.DataFrame, known: set[str]) -> pl.DataFra
 # --- CSV ---------------------------------------------------------------------
 
 def _csv_chunk(data: bytes, task: Task, enums: Mapping[str, pl.Enum]) -> Batch | None:
-    """A byte range of a CSV without quotes: each line is a row, cells split at commas.
+    """A byte range of a CSV without quotes: each line is a row, cells split at its delimiter.
 
     Polars reads the bytes as they are when it gives one row per line (so line numbers hold;
     the lines are the scan's count of the range's "\n", not counted again) and no row has more
@@ -191,20 +191,21 @@ def _csv_chunk(data: bytes, task: Task, enums: Mapping[str, pl.Enum]) -> Batch |
     header = task.header
     width = len(header)
     at = task.first_line
-    raw = _read_cells(data, width, enums) if enums else None
+    raw = _read_cells(data, width, enums, task.delimiter) if enums else None
     if raw is None:
-        raw = _read_cells(data, width)
+        raw = _read_cells(data, width, delimiter=task.delimiter)
     newlines = data.count(b"\n") if task.newlines is None or len(data) != task.end - task.start else task.newlines
     # Polars pads a short row with empty cells: the commas tell (each row has `width - 1` if none is short)
     if raw is not None and raw.height == newlines + (not data.endswith(b"\n")) \
-            and data.count(b",") == (width - 1) * raw.height:
+            and data.count(task.delimiter.encode()) == (width - 1) * raw.height:
         batch = Batch("csv", raw=raw, raw_lines=list(range(at, at + raw.height)))
         batch.reread = lambda k: csv_cells(task.name, at + k, header, ["" if c is None else c for c in raw.row(k)])
         return batch
     return None   # a row with more or fewer cells than the header, say: the row engine reads the task
 
 
-def _read_cells(payload: str | bytes, width: int, enums: Mapping[str, pl.Enum] | None = None) -> pl.DataFrame | None:
+def _read_cells(payload: str | bytes, width: int, enums: Mapping[str, pl.Enum] | None = None,
+                delimiter: str = ",") -> pl.DataFrame | None:
     """Cells c0, c1, … as text (a row with fewer cells padded with ""), or as `enums` say; None
     if Polars refuses (a row with more cells than `width`, a value not in an Enum, say)."""
     data = payload.encode("utf-8") if isinstance(payload, str) else payload
@@ -213,7 +214,7 @@ def _read_cells(payload: str | bytes, width: int, enums: Mapping[str, pl.Enum] |
     schema = {f"c{i}": (enums or {}).get(f"c{i}", pl.String) for i in range(width)}
     try:
         return pl.read_csv(data, has_header=False, quote_char=None, schema=schema, empty_string_is_null=False,
-                           raise_if_empty=False)
+                           raise_if_empty=False, separator=delimiter)
     except pl.exceptions.PolarsError:
         return None
 

@@ -39,7 +39,7 @@ def pending_records(task: Task, pathway: Pathway, notices: list[str] | None = No
     elif task.kind == "csv":   # a byte range without quotes, lone "\r" or NUL: each line a row of plain cells
         lines = _text(task).split("\n")
         for k, line in enumerate(lines[:-1] if lines[-1] == "" else lines):
-            cells = line.removesuffix("\r").split(",")
+            cells = line.removesuffix("\r").split(task.delimiter)
             yield task.first_line + k, csv_cells(task.name, task.first_line + k, task.header, cells)
     elif task.kind == "rows":   # read by the csv module in `sources`: cells, or the csv module's complaint
         for number, row in task.rows:

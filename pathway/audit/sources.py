@@ -47,6 +47,7 @@ class Task:
     files: tuple[str, ...] = ()
     problem: Problem | None = None
     reading: Reading = AS_FOUND   # --encoding, --delimiter: for the files a task reads itself
+    delimiter: str = ","           # of a CSV byte range
     notices: tuple[str, ...] = ()  # what the file holds that is not used, said once (on its first task)
 
 
@@ -137,7 +138,7 @@ def _big_file(path: Path, is_csv: bool, batch: int, index: int, pathway: Pathway
         if problem is not None:
             yield Task(index, "failed", name, size=file_size(name), problem=problem)
             return
-        if scan.csv_module or scan.lone_cr or scan.nul or not found.plain:
+        if scan.csv_module or scan.lone_cr or scan.nul or not found.ranges:
             yield from _csv_rows(path, batch, index, pathway, found)
             return
         header = found.header
@@ -148,7 +149,7 @@ def _big_file(path: Path, is_csv: bool, batch: int, index: int, pathway: Pathway
         if end > start:
             yield Task(index, "csv" if is_csv else "jsonl", name, size=end - start, start=start, end=end,
                        first_line=lines + 1, header=header, newlines=lines_after - lines if is_csv else None,
-                       notices=notices)
+                       notices=notices, delimiter=found.delimiter if is_csv else ",")
             index, notices = index + 1, ()
 
 
