@@ -545,3 +545,17 @@ def test_html_and_pdf_packets_say_the_same(made: Made, pathway: Pathway) -> None
     assert "<tfoot>" in browser and "<tfoot>" not in source and 'class="page-disclaimer"' in source
     assert words(browser) == words(source)
     assert browser.count('<h2 id="mdt-notes-child-') == browser.count('<div class="ruled" aria-hidden="true">') == 4
+
+
+def test_answers_set_aside_are_in_the_referrals_section(pathway: Pathway, report_of: Callable[..., Included]) -> None:
+    """An answer to a question that is not asked is shown as set aside, with why, as `pathway check` shows it."""
+    included = report_of("r.yaml", oral_tried="no", oral_outcome="adequate_control")
+    aside = included.report.set_aside
+    assert "oral_outcome" in [a.field for a in aside]
+    packet = build_packet(pathway, [included], [], generated_at=dt.datetime(2026, 12, 3, 9, tzinfo=dt.timezone.utc))
+    html = render_html(packet)
+    assert (f'<h2 id="aside-child-1">Answers set aside ({len(aside)})</h2>\n  <p class="lead">The checklist does not use them: each'
+            ' answers a question that is not asked.</p>') in html
+    assert ('<li data-field="oral_outcome">Outcome of oral medication: ‘Adequate control’ set aside: asked only when'
+            ' Oral antispasticity medication tried is Yes, and it is No.</li>') in html
+    assert html.index("Answers set aside") < html.index("MDT discussion notes")
