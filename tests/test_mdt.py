@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -559,3 +560,40 @@ def test_answers_set_aside_are_in_the_referrals_section(pathway: Pathway, report
     assert ('<li data-field="oral_outcome">Outcome of oral medication: ‘Adequate control’ set aside: asked only when'
             ' Oral antispasticity medication tried is Yes, and it is No.</li>') in html
     assert html.index("Answers set aside") < html.index("MDT discussion notes")
+
+
+# --- the HTML packet in a real browser (skipped without Chromium, as tests/test_browser.py is) ---------------
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """Chromium as tests/test_browser.py starts it: skipped locally without it, failing under CI=true."""
+    from . import test_browser as tb
+
+    reason = tb._missing()
+    if reason:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"browser tests cannot run in CI: {reason}")
+        pytest.skip(reason)
+    with tb.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=tb.CHROMIUM, args=tb.CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def test_html_packet_fits_a_phone_and_prints_with_page_numbers(made: Made, chromium: Any, pathway: Pathway,
+                                                                tmp_path: Path) -> None:
+    page = chromium.new_page(viewport={"width": 390, "height": 800})
+    try:
+        page.goto(made.html.as_uri())
+        assert page.evaluate("document.documentElement.scrollWidth") == 390
+        page.set_viewport_size({"width": 1280, "height": 800})
+        page.emulate_media(media="print")
+        page.pdf(path=str(tmp_path / "printed.pdf"), prefer_css_page_size=True)
+    finally:
+        page.close()
+    printed = [" ".join(p.extract_text().split()) for p in PdfReader(tmp_path / "printed.pdf").pages]
+    total = len(printed)
+    assert total <= len(made.pages) + 1   # two pages a referral in the browser too
+    for number, text in enumerate(printed, start=1):
+        assert text.count(disclaimer(pathway)) == 1, number
+        assert f"Page {number} of {total}" in text, number
