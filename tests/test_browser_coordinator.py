@@ -105,6 +105,15 @@ def read_meeting(page: Page) -> None:
     expect(page.locator("#read-summary")).to_contain_text("Read 4 files: 3 referrals to include, 1 record")
 
 
+def choose(page: Page, input_id: str, files: list[str]) -> None:
+    """Open the focused file input's chooser with the Space key, as a keyboard user does, and pick `files`
+    (the handler is set first: a chooser opened before Playwright listens is missed)."""
+    page.on("filechooser", lambda chooser: chooser.set_files(files))
+    page.wait_for_timeout(100)
+    page.keyboard.press("Space")
+    page.wait_for_function(f"() => document.getElementById('{input_id}').files.length === {len(files)}")
+
+
 def agenda_ids(page: Page) -> list[str]:
     return [t.strip() for t in page.locator(".agenda-row .rid").all_inner_texts()]
 
@@ -148,14 +157,14 @@ def test_coordinator_adds_four_files_reorders_and_downloads_the_pdf(page: Page, 
 
 def test_coordinator_by_keyboard_alone(page: Page) -> None:
     page.goto("/mdt")
-    page.keyboard.press("Tab")
-    expect(page.get_by_role("link", name="Skip to the content")).to_be_focused()
-    for _ in range(4):
-        page.keyboard.press("Tab")   # the three pages of the navigation bar, then the file input
-    expect(page.get_by_label("Referral files")).to_be_focused()
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Space")
-    chooser.value.set_files([str(p) for p in MEETING])
+    seen = []
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        seen.append(page.evaluate("document.activeElement.id || document.activeElement.textContent.trim()"))
+        if seen[-1] == "mdt-files":
+            break
+    assert seen == ["Skip to the content", "Checklist form", "Meeting packet", "Audit", "mdt-files"]
+    choose(page, "mdt-files", [str(p) for p in MEETING])
     page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Read the referrals")).to_be_focused()
     page.keyboard.press("Enter")
@@ -258,9 +267,7 @@ def test_auditor_by_keyboard_alone(page: Page) -> None:
     page.keyboard.press("Enter")   # skip to the content
     page.keyboard.press("Tab")
     expect(page.get_by_label("Export files")).to_be_focused()
-    with page.expect_file_chooser() as chooser:
-        page.keyboard.press("Space")
-    chooser.value.set_files([str(EXPORT)])
+    choose(page, "audit-files", [str(EXPORT)])
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
     expect(page.locator("#job-state")).to_contain_text("Done.", timeout=60_000)
