@@ -336,3 +336,25 @@ def test_served_logs_no_ids_or_names_and_keeps_nothing(small_export: Path, tmp_p
     assert job_id not in server.output and small_export.name not in server.output
     assert list(work.iterdir()) == []
 
+
+
+def test_an_interrupted_upload_leaves_nothing(tmp_path: Path) -> None:
+    import socket
+    from urllib.parse import urlsplit
+
+    with served("--work-dir", str(tmp_path)) as server:
+        address = urlsplit(server.url)
+        head = (f"POST /audit/jobs HTTP/1.1\r\nHost: {address.netloc}\r\nOrigin: {server.url.rstrip('/')}\r\n"
+                "Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 10000000\r\n\r\n"
+                "--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"cut.csv\"\r\n\r\n")
+        with socket.create_connection((address.hostname, address.port)) as sock:
+            sock.sendall(head.encode() + b"referral_id\r\n" * 20_000)
+            root = next(tmp_path.iterdir())
+            deadline = time.monotonic() + 10
+            while not any(root.iterdir()) and time.monotonic() < deadline:   # the upload has begun
+                time.sleep(0.02)
+            assert any(root.iterdir())
+        deadline = time.monotonic() + 10
+        while any(root.iterdir()) and time.monotonic() < deadline:   # and is gone once the browser went away
+            time.sleep(0.05)
+        assert list(root.iterdir()) == []

@@ -71,6 +71,9 @@ async def audit_upload(request: Request, site: SiteDep) -> Response:
     except BodyError as exc:
         jobs.delete(job)
         return _page(request, site, "web/audit.html", exc.status, error=exc.message)
+    except BaseException:   # the browser went away mid-upload, or the server is stopping: keep nothing
+        jobs.delete(job)
+        raise
     if not received.files:
         jobs.delete(job)
         return _page(request, site, "web/audit.html", 422,

@@ -154,7 +154,11 @@ async def _upload(request: Request, job: Job) -> str | None:
 async def mdt_upload(request: Request, site: SiteDep) -> Response:
     jobs = jobs_of(request)
     job = jobs.create("mdt")
-    error = await _upload(request, job)
+    try:
+        error = await _upload(request, job)
+    except BaseException:   # the browser went away mid-upload, or the server is stopping: keep nothing
+        jobs.delete(job)
+        raise
     if error is not None:
         jobs.delete(job)
         return _render(request, site, "web/mdt.html", 413 if "limit" in error else 422, error=error)
@@ -174,12 +178,16 @@ async def mdt_more_files(job_id: str, request: Request, site: SiteDep) -> Respon
     job = jobs_of(request).get(job_id, "mdt")
     if job is None:
         return _gone(request, site)
-    before = list(job.inputs)
-    error = await _upload(request, job)
+    before = {p.name for p in job.folder.iterdir()}
+    try:
+        error = await _upload(request, job)
+    finally:   # what a refused or interrupted upload left is removed; the meeting's files stay
+        if job.folder.exists():
+            kept = {s.name for s in job.inputs} | before
+            for path in job.folder.iterdir():
+                if path.name not in kept:
+                    path.unlink(missing_ok=True)
     if error is not None:
-        for saved in job.inputs[len(before):]:
-            (job.folder / saved.name).unlink(missing_ok=True)
-        job.inputs = before
         return await _job_page(request, site, job, 422, error=error)
     return RedirectResponse(f"/mdt/jobs/{job.id}", status_code=303)
 
