@@ -502,6 +502,14 @@ def test_agenda_file_problems(name: str, text: str, message: str) -> None:
     assert str(error.value) == message
 
 
+def test_agenda_with_semicolons_or_tabs_as_excel_writes_them() -> None:
+    from pathway.mdt.agenda import AgendaEntry, parse_agenda
+
+    for sep in (";", "\t"):
+        text = sep.join(("referral_id", "time", "presenter")) + "\r\n" + sep.join(("R-1", "9:30", "Dr A, Dr B")) + "\r\n"
+        assert parse_agenda(text, "a.csv").entries == (AgendaEntry("R-1", "9:30", "Dr A, Dr B"),)
+
+
 def test_agenda_from_yaml_keeps_what_was_written() -> None:
     from pathway.mdt.agenda import AgendaEntry, parse_agenda
 

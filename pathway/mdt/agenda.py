@@ -2,8 +2,9 @@
 
 A coordinator writes it as a CSV file in a spreadsheet (header
 `referral_id,time,presenter`; `time` and `presenter` are optional columns and
-optional cells), or as a YAML or JSON list of mappings with the same keys. A web
-page builds the same `Agenda` from a form with `make_agenda`, no file needed.
+optional cells; semicolons or tabs instead of commas are read too), or as a
+YAML or JSON list of mappings with the same keys. A web page builds the
+same `Agenda` from a form with `make_agenda`, no file needed.
 Every problem is collected and reported at once, each with its file and line
 (for a form, `file` names the form and `lines` its row numbers). Time and
 presenter are free text, shown as written (autoescaped); nothing here checks
@@ -165,8 +166,17 @@ def _header_problems(header: list[str], file: str) -> list[Problem]:
     return problems
 
 
+def _delimiter(text: str) -> str:
+    """Commas, or what the header line uses instead: Excel writes semicolons where a comma is the
+    decimal mark, and some exports use tabs."""
+    header = text.split("\n", 1)[0]
+    if "," in header:
+        return ","
+    return next((d for d in (";", "\t") if d in header), ",")
+
+
 def _from_csv(text: str, file: str) -> tuple[list[AgendaEntry], list[int | None], list[Problem]]:
-    reader = csv.reader(text.splitlines())
+    reader = csv.reader(text.splitlines(), delimiter=_delimiter(text))
     entries: list[AgendaEntry] = []
     lines: list[int | None] = []
     try:
