@@ -3,9 +3,10 @@
 Thin: parses options, calls `make_packet`, renders, writes atomically. Exit 0
 when the packet was written, even if some referrals are not included (the
 cover lists them, stderr names every problem); 2 when an option value is bad,
-an input is not there or the inputs hold no referral file at all (nothing is
-written), or no referral could be included (the packet is written, listing
-what was not included).
+the agenda has problems (each named with its file and line), an input is not
+there or the inputs hold no referral file at all (nothing is written), or no
+referral could be included (the packet is written, listing what was not
+included).
 """
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """The packet as HTML: for the browser, or as the source WeasyPrint prints to PDF.
 
-Markup lives in templates/mdt.html, which reuses the single report's macros
-(_checklist.html) so each child's section says exactly what `pathway check`
-says. Autoescaped, like every HTML the package writes.
+Markup lives in templates/mdt.html: its own compact layout of each referral's
+report (the words are the report's, so each section says what `pathway check`
+says), with the packet's own CSS (_mdt.css, _mdt_pdf.css). Autoescaped, like
+every HTML the package writes.
 """
 from __future__ import annotations
 
