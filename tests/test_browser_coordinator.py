@@ -205,6 +205,7 @@ def test_coordinator_by_keyboard_alone(page: Page) -> None:
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert agenda_ids(page) == ["R-004", "R-003", "R-002"]
+    expect(page.get_by_role("button", name="Move R-004 down")).to_be_focused()   # the moved row, at its place
     with page.expect_download() as info:
         page.get_by_role("button", name="Download the packet (HTML)").focus()
         page.keyboard.press("Enter")

@@ -193,6 +193,8 @@ def test_every_page_has_the_navigation(app_client: TestClient) -> None:
         assert '<nav class="app-nav" aria-label="Pages">' in page, path
     current = app_client.get("/mdt").text
     assert '<a href="/mdt" aria-current="page">Meeting packet</a>' in current
+    assert '<a href="/" aria-current="page">Checklist form</a>' in app_client.get("/").text
+    assert "aria-current" not in app_client.post("/", content=b"x", headers={"content-type": "text/plain"}).text
 
 
 def test_nothing_of_a_meeting_in_the_log(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
-// The packet page's drop zone: files dropped on the upload form are chosen and sent, as if picked.
-// Only an enhancement: without it, the file input and its button do the same.
+// The packet page's enhancements; without them, every control works the same by form posts.
+// Files dropped on an upload form are chosen and sent, as if picked with its file input.
+// After Up or Down (the page comes back at #row-N), the keyboard's focus returns to that row.
 "use strict";
 document.querySelectorAll("form.drop-zone").forEach((form) => {
   const input = form.querySelector("input[type=file]");
@@ -16,4 +17,10 @@ document.querySelectorAll("form.drop-zone").forEach((form) => {
     input.files = e.dataTransfer.files;
     form.requestSubmit();
   });
+});
+window.addEventListener("load", () => {   // after the browser's own move to the #row-N target
+  if (!/^#row-\d+$/.test(location.hash)) return;
+  const row = document.getElementById(location.hash.slice(1));
+  const button = row && row.querySelector("button:not([disabled])");
+  if (button) setTimeout(() => button.focus(), 0);
 });
