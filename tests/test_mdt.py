@@ -389,7 +389,7 @@ def test_nothing_readable_still_lists_why_but_exits_2(tmp_path: Path) -> None:
                      f"wrote {tmp_path}/p.html (html): 0 referrals included, 1 not included (listed on the cover)\n"
                      "pathway mdt: no referral could be included; the packet lists why\n")
     html = (tmp_path / "p.html").read_text(encoding="utf-8")
-    assert f'<td class="where" data-label="Where">{tmp_path}/notes.txt</td>' in html
+    assert f'<td class="where">{tmp_path}/notes.txt</td>' in html
     assert f'<td data-label="Reason">{not_referral}</td>' in html
 
 
