@@ -358,3 +358,24 @@ def test_an_interrupted_upload_leaves_nothing(tmp_path: Path) -> None:
         while any(root.iterdir()) and time.monotonic() < deadline:   # and is gone once the browser went away
             time.sleep(0.05)
         assert list(root.iterdir()) == []
+
+
+def test_a_big_upload_is_never_held_in_memory(tmp_path: Path) -> None:
+    import tracemalloc
+
+    row = b"S-1-0000001,yes,9,spastic,severe,diffuse,movement|pain\r\n" * 1000   # about 57 KB
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b'--XyZ\r\nContent-Disposition: form-data; name="files"; filename="big.csv"\r\n\r\n'
+        for _ in range(400):   # about 23 MB, made as it is sent
+            yield row
+        yield b"\r\n--XyZ--\r\n"
+
+    tracemalloc.start()
+    try:
+        got = asyncio.run(receive(body(), "multipart/form-data; boundary=XyZ", tmp_path, limit=10**9))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert got.files[0].size == 400 * len(row) == (tmp_path / "big.csv").stat().st_size
+    assert peak < 1_000_000, f"{peak:,} bytes held at once"
