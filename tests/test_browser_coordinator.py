@@ -226,17 +226,20 @@ def test_auditor_uploads_two_exports_watches_and_downloads(page: Page, big_expor
     page.get_by_role("button", name="Start the audit").click()
     expect(page).to_have_url(re.compile(r"/audit/jobs/[A-Za-z0-9_-]{32}$"))
     assert [f.name for f in job_folders(work)].count(page.url.rsplit("/", 1)[1]) == 1
-    seen = []
+    page.evaluate("() => { window.sameDocument = true; }")
+    seen, in_place = [], []
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         state = job_state(page)
         seen.append(state)
         if state.startswith("Done"):
             break
+        in_place.append((state, page.evaluate("() => window.sameDocument === true")))
         page.wait_for_timeout(300)
     done = re.match(r"Done. Records read: 100,(001|200) = ([\d,]+) evaluated", seen[-1])
     assert done, seen[-1]
     assert any(re.match(r"Auditing: [\d.]+ (MB|KB|bytes) of 65\.1 MB read", s) for s in seen), seen
+    assert any(kept and s.startswith("Auditing: ") for s, kept in in_place)   # the script updated it in place
     page.get_by_role("link", name="Open the audit page").click()
     expect(page.locator("h1")).to_contain_text("Referral documentation audit")
     assert "service-100k.csv" in page.content()
@@ -255,6 +258,21 @@ def test_auditor_uploads_two_exports_watches_and_downloads(page: Page, big_expor
     assert [f for f in job_folders(work) if f.name == job_id] == []   # both files downloaded: nothing kept
     gone = page.request.get(page.url)
     assert gone.status == 404 and "No audit at this address" in gone.text()
+
+
+def test_without_javascript_the_job_page_refreshes_itself(browser: Browser, server: Served, big_export: Path) -> None:
+    ctx = browser.new_context(base_url=server.url, java_script_enabled=False)
+    try:
+        page = ctx.new_page()
+        page.goto("/audit")
+        page.get_by_label("Export files").set_input_files([str(big_export)])
+        page.get_by_role("button", name="Start the audit").click()
+        expect(page.locator("#job-state")).to_contain_text("Auditing")
+        expect(page.locator("#job-state")).to_contain_text("Done.", timeout=120_000)   # by <meta> refresh alone
+        page.get_by_role("button", name="Delete now").click()
+        expect(page.locator(".notice")).to_have_text("The audit's files were deleted.")
+    finally:
+        ctx.close()
 
 
 def test_a_second_audit_waits_its_turn(browser: Browser, server: Served, big_export: Path) -> None:
