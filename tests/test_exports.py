@@ -343,3 +343,21 @@ def test_a_semicolon_file_without_quotes_is_read_in_byte_ranges_as_the_row_engin
     assert {t.kind for t in plan(check_inputs([str(f)]), 10, pathway)} == {"csv"}   # Polars' byte ranges
     (matrix, rejects), _ = audits(pathway, tmp_path, f)
     assert len(matrix) == 40 and [r[0] for r in rejects] == [f"{f}:42"]
+
+
+def test_the_packet_reads_exports_as_the_audit_does_and_says_what_it_does_not_use(
+        runner: Callable[..., Result], tmp_path: Path) -> None:
+    f = tmp_path / "export.csv"
+    f.write_bytes("referral_id;redcap_event_name;site;age_years;itb_cp_referral_complete\r\n"
+                  "R-1;referral_arm_1;Zoë's;9;2\r\nR-1;followup_arm_1;x;;\r\nR-2;referral_arm_1;y;8;0\r\n"
+                  .encode("cp1252"))
+    out = tmp_path / "packet.html"
+    r = runner("mdt", str(f), "-o", str(out), "--now", "2026-12-03T09:00:00Z")
+    assert r.code == 2 and "not UTF-8 text (byte 0xEB" in r.err and "--encoding cp1252" in r.err
+    r = runner("mdt", str(f), "-o", str(out), "--now", "2026-12-03T09:00:00Z", "--encoding", "cp1252")
+    assert r.code == 0, r.err
+    assert r.err.splitlines()[:2] == [
+        f"{f}: column 'site' not used: not a field of this form (its rows are read without it)",
+        f"{f}: 1 row skipped, REDCap event or repeat row holding none of this form's answers (the record's row for"
+        " another event or form)"]
+    assert r.err.endswith("2 referrals included, 0 not included\n")

@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ..options import moment
+from ..options import moment, reading_options
 from ..outputs import in_place, write_atomic
 from . import DEFAULT_TITLE
 
@@ -62,6 +62,7 @@ def _warn_missing(packet: Packet, agenda: str | None) -> None:
 
 def cmd_mdt(args: argparse.Namespace, out: TextIO) -> int:
     from ..cli import chosen_pathway
+    from ..csvlayout import Reading
     from ..service import now
     from .gather import make_packet
     from .pdf import html_to_pdf
@@ -74,7 +75,10 @@ def cmd_mdt(args: argparse.Namespace, out: TextIO) -> int:
         agenda = read_agenda(args.agenda)   # a bad agenda: every problem, exit 2, nothing written
     at = args.now or now()
     packet, gathered = make_packet(args.referrals, pathway, at=at, title=args.title, meeting_date=args.meeting_date,
-                                   engine=args.engine, cross=args.cross_check, agenda=agenda)
+                                   engine=args.engine, cross=args.cross_check, agenda=agenda,
+                                   reading=Reading(args.encoding, args.delimiter))
+    for notice in gathered.notices:
+        print(notice, file=sys.stderr)
     for record in gathered.not_included:
         for problem in record.problems:
             print(problem, file=sys.stderr)
@@ -106,7 +110,8 @@ def register(sub: Any, rules_opt: Any, engine_opts: Any) -> None:
                     "recommendation.",
     )
     p.add_argument("referrals", nargs="+", metavar="REFERRALS",
-                   help="referral files (.yaml, .yml, .json), folders of them, or JSONL files (one referral a line)")
+                   help="referral files (.yaml, .yml, .json), folders of them, JSONL files (one referral a line), or"
+                        " CSV exports (one referral a row, such as REDCap's raw data)")
     p.add_argument("-o", "--output", required=True, type=output_path, metavar="FILE",
                    help="the packet: packet.pdf or packet.html (the suffix picks the format)")
     p.add_argument("--meeting-date", type=meeting_date, metavar="YYYY-MM-DD", help="the meeting's date, on the cover")
@@ -117,6 +122,7 @@ def register(sub: Any, rules_opt: Any, engine_opts: Any) -> None:
     p.add_argument("--title", default=DEFAULT_TITLE, help=f"the meeting's title (default: {DEFAULT_TITLE!r})")
     p.add_argument("--now", type=moment, metavar="TIME",
                    help="fixed generation time, ISO 8601 (default: SOURCE_DATE_EPOCH or now)")
+    reading_options(p)
     rules_opt(p)
     engine_opts(p)
     p.set_defaults(func=cmd_mdt)

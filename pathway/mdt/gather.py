@@ -18,6 +18,7 @@ from ..filekinds import ALL_SUFFIXES
 from ..inputs import Record, iter_records, must_exist
 from ..service import check, referral_values
 from . import DEFAULT_TITLE
+from ..csvlayout import AS_FOUND, Reading
 from .agenda import Agenda
 from .packet import Included, NotIncluded, Packet, build_packet
 
@@ -28,6 +29,7 @@ class Gathered:
 
     included: tuple[Included, ...]
     not_included: tuple[NotIncluded, ...]
+    notices: tuple[str, ...] = ()   # what the files hold that is not read: columns not used, REDCap rows skipped
 
     @property
     def records(self) -> int:
@@ -46,11 +48,14 @@ def _referral_id(record: Record) -> str | None:
 
 def gather(
     inputs: Iterable[str | Path], pathway: Pathway, *, at: dt.datetime, engine: str = "python", cross: bool = False,
+    reading: Reading = AS_FOUND,
 ) -> Gathered:
-    """Every referral of `inputs` (files, folders, JSONL) checked, or set aside with its problems."""
+    """Every referral of `inputs` (files, folders, JSONL, CSV exports) checked, or set aside with its problems;
+    `reading`: the encoding and delimiter the person named."""
     included: list[Included] = []
     not_included: list[NotIncluded] = []
-    for record in iter_records(inputs, pathway):
+    notices: list[str] = []
+    for record in iter_records(inputs, pathway, reading, notices):
         if record.problem is not None:
             not_included.append(NotIncluded(record.source, (record.problem,)))
             continue
@@ -60,18 +65,19 @@ def gather(
             not_included.append(NotIncluded(record.source, tuple(exc.problems), _referral_id(record)))
             continue
         included.append(Included(record.source, check(pathway, values, at=at, engine=engine, cross=cross)))
-    return Gathered(tuple(included), tuple(not_included))
+    return Gathered(tuple(included), tuple(not_included), tuple(notices))
 
 
 def make_packet(
     inputs: Sequence[str | Path], pathway: Pathway, *, at: dt.datetime, title: str = DEFAULT_TITLE,
     meeting_date: dt.date | None = None, engine: str = "python", cross: bool = False, agenda: Agenda | None = None,
+    reading: Reading = AS_FOUND,
 ) -> tuple[Packet, Gathered]:
     """The packet for a meeting from its inputs, in `agenda` order when given (see `agenda.py`);
     `InputError` only when an input is not there (a typo in the meeting's list) or the inputs hold
     no referral at all."""
     must_exist(inputs)
-    gathered = gather(inputs, pathway, at=at, engine=engine, cross=cross)
+    gathered = gather(inputs, pathway, at=at, engine=engine, cross=cross, reading=reading)
     if not gathered.records:
         raise InputError([Problem(str(i), None, None, f"no referral files here (looked for {', '.join(ALL_SUFFIXES)})",
                                   code=Code.NO_REFERRAL_FILES)
