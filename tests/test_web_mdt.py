@@ -208,3 +208,16 @@ def test_nothing_of_a_meeting_in_the_log(tmp_path: Path) -> None:
     assert "R-00" not in server.output
     assert list(tmp_path.iterdir()) == []
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_more_than_one_worker_is_warned_about(tmp_path: Path) -> None:
+    from pathway.web.command import WORKERS_HINT
+
+    from .serving import served
+
+    with served("--workers", "2", "--work-dir", str(tmp_path)) as server:
+        pass
+    assert WORKERS_HINT in server.output
+    with served("--work-dir", str(tmp_path)) as server:
+        pass
+    assert "--workers above 1" not in server.output

@@ -28,6 +28,11 @@ LOOPBACK_HINT = ("pathway serve: warning: listening beyond this machine ({host})
                  "network unencrypted. Put it behind a TLS proxy with access control, or use the default 127.0.0.1.")
 
 
+WORKERS_HINT = ("pathway serve: warning: the meeting packet and audit pages keep each upload in the worker process "
+                "that received it; with --workers above 1 their next page may reach another worker and say the job "
+                "is not there. Use --workers 1 (the default) for them.")
+
+
 def register(sub: Any, rules_opt: Any, engine_opts: Any) -> None:
     """Adds `serve` to the `pathway` command."""
     p = sub.add_parser("serve", help="the referral form in a browser, the checklist beside it (http://127.0.0.1:8000)")
@@ -109,6 +114,8 @@ def cmd_serve(args: argparse.Namespace, out: TextIO) -> int:
         print(f"pathway serve: public address {args.public_url} (through the proxy)", file=out, flush=True)
     if not is_loopback(args.host):
         print(LOOPBACK_HINT.format(host=args.host), file=sys.stderr, flush=True)
+    if args.workers > 1:
+        print(WORKERS_HINT, file=sys.stderr, flush=True)
     options: dict[str, Any] = {
         # X-Forwarded-* are read by the app, from --trusted-proxy only (uvicorn's own would trust 127.0.0.1).
         "log_config": log_config(args.log_level), "server_header": False, "proxy_headers": False,
