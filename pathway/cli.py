@@ -210,8 +210,8 @@ collector when the entry point started them (`entry.main_entry`); the others tur
 
 OUTPUT_OPTIONS = (("output", "-o"), ("csv", "--csv"), ("rejects", "--rejects"))
 """The options, by argparse `dest`, that name files a command writes (- is standard output)."""
-INPUT_ARGUMENTS = ("referral", "referrals", "inputs")
-"""The arguments, by `dest`, that name the files and folders a command reads referrals from."""
+INPUT_ARGUMENTS = ("referral", "referrals", "inputs", "agenda")
+"""The arguments, by `dest`, that name the files and folders a command reads (referrals, the meeting's agenda)."""
 
 
 def refuse_overwriting_inputs(args: argparse.Namespace) -> None:

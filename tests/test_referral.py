@@ -77,8 +77,8 @@ def test_a_choice_offering_yes_and_no_reads_yaml_booleans_as_them(pathway: Pathw
          " Never a name or a hospital number.)"),
         ("referral_id: ''\n", "r.yaml:1:14: missing required field 'referral_id' (it is empty)"),
         ("referral_id: R-1\nreferral_date: 14/10/2026\n",
-         "r.yaml:2:16: field 'referral_date': '14/10/2026' is not an allowed value;"
-         " allowed: an ISO 8601 date, YYYY-MM-DD"),
+         "r.yaml:2:16: field 'referral_date': '14/10/2026' is not a date: use YYYY-MM-DD"
+         " (Excel may have reformatted it)"),
         ("- referral_id: R-1\n", "r.yaml:1:1: a referral must be a mapping of field id to value, not a list"),
         ("", "r.yaml: a referral must be a mapping of field id to value, not empty"),
     ],

@@ -7,18 +7,11 @@ from __future__ import annotations
 
 import copy
 import logging
-import re
 from typing import Any
 
 from uvicorn.logging import AccessFormatter
 
-
-_JOB = re.compile(r"^/(audit|mdt)/jobs/[^/?]+")
-
-
-def loggable(path: str) -> str:
-    """A request path as the log may show it: no query string, and no job id (an id opens the job's files)."""
-    return _JOB.sub(r"/\1/jobs/…", path.split("?", 1)[0])
+from .security import loggable
 
 
 class PathOnlyAccessFormatter(AccessFormatter):

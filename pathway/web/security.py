@@ -19,7 +19,14 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from functools import lru_cache
 from typing import Any
 
-from .logs import loggable
+
+_JOB = re.compile(r"^/(audit|mdt)/jobs/[^/?]+")
+
+
+def loggable(path: str) -> str:
+    """A request path as the log may show it: no query string, and no job id (an id opens the job's files).
+    Here rather than in `logs`, which imports uvicorn: `pathway check` reads this module's neighbours."""
+    return _JOB.sub(r"/\1/jobs/…", path.split("?", 1)[0])
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
