@@ -107,3 +107,15 @@ def test_duplicate_referral_ids_are_counted_and_listed(pathway: Pathway, runner:
     assert ("2 referral ids are given more than once</strong> (5 evaluated records): each record is counted on its"
             " own.") in html
     assert "<code>R-1</code> (3×), <code>R-3</code> (2×)." in html
+
+
+def test_months_and_groups_are_charted_in_their_order_with_items_documented(runner: Run, tmp_path: Path) -> None:
+    html, rows = audit(runner, tmp_path, "--by", "site")
+    months = re.search(r'aria-labelledby="period-caption".*?</svg>', html, re.S)
+    groups = re.search(r'aria-labelledby="group-caption".*?</svg>', html, re.S)
+    assert months and groups
+    bars = re.findall(r"<title>(\w+ 2026): documented, ([\d,]+) of ([\d,]+)", months.group(0))
+    assert [m for m, _, _ in bars][:2] == ["January 2026", "February 2026"] and len(bars) == 12
+    january = [r for r in rows[1:] if r[2].startswith("2026-01")]
+    assert (int(bars[0][1]), int(bars[0][2])) == (sum(int(r[4]) for r in january), sum(int(r[5]) for r in january))
+    assert re.findall(r"<title>(\w+): documented", groups.group(0)) == ["East", "North", "South"]

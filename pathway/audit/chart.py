@@ -25,11 +25,14 @@ WIDTH = 420                # the chart's width in user units: close to a phone's
 LINE = 16                  # a title line's height
 
 
-def documentation_chart(rows: Sequence[tuple[str, int, int]], labels: Mapping[str, str]) -> str:
+def documentation_chart(rows: Sequence[tuple[str, int, int]], labels: Mapping[str, str], *, worst_first: bool = True,
+                        caption: str = "chart-caption", unit: str = "") -> str:
     """A bar per item, least documented first: of the referrals the item applies to, the share that
     document it (met and not met are both documented answers) and the share that do not. `rows`:
-    (item title, documented, not documented) in pathway order; each title is written in full above its bar."""
-    order = sorted(range(len(rows)), key=lambda k: (-_share(rows[k][2], rows[k][1] + rows[k][2]), k))
+    (item title, documented, not documented) in pathway order; each title is written in full above its bar.
+    The same for months or groups (`worst_first=False` keeps their order; `unit`: what is counted)."""
+    order = sorted(range(len(rows)), key=lambda k: (-_share(rows[k][2], rows[k][1] + rows[k][2]), k)) \
+        if worst_first else list(range(len(rows)))
     words = {"met": "documented", "missing": labels["missing"].lower()}
     legend, top = _legend({"met": "Documented", "missing": labels["missing"]}, PAD, WIDTH, ("met", "missing"))
     parts, y = legend, top
@@ -37,7 +40,7 @@ def documentation_chart(rows: Sequence[tuple[str, int, int]], labels: Mapping[st
     for k in order:
         title, documented, missing = rows[k]
         total = documented + missing
-        caption = (f"{documented / total:.0%} documented ({documented:,} of {total:,})" if total
+        caption = (f"{documented / total:.0%} documented ({documented:,} of {total:,}{unit})" if total
                    else "applies to no evaluated referral")
         joined = f"{title} {caption}" if title.endswith(("?", ".", "!")) else f"{title}: {caption}"
         for line in _wrap(joined, int(plot / CHAR)):
@@ -58,7 +61,7 @@ def documentation_chart(rows: Sequence[tuple[str, int, int]], labels: Mapping[st
         y += BAR + PAD + 2
     height = y + PAD
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {_n(height)}" role="img" '
-            f'aria-labelledby="chart-caption" font-size="{FONT}" fill="{INK}">\n' + "\n".join(parts) + "\n</svg>")
+            f'aria-labelledby="{caption}" font-size="{FONT}" fill="{INK}">\n' + "\n".join(parts) + "\n</svg>")
 
 
 def _share(part: int, total: int) -> float:

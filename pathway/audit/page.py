@@ -7,7 +7,7 @@ of the child. The page states counts and shares only, no verdict.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from markupsafe import Markup
@@ -43,10 +43,13 @@ class ItemRow:
 
 @dataclass(frozen=True)
 class PeriodRow:
-    """Completeness of the referrals of one month, quarter or group."""
+    """Completeness of the referrals of one month, quarter or group; `documented` and `applicable`:
+    the items, summed over its referrals (for the chart)."""
 
     label: str
     summary: Summary
+    documented: int = 0
+    applicable: int = 0
     least_item: str | None = None        # the item least often documented in the group
     least_rate: float | None = None      # its not-documented rate there
 
@@ -82,6 +85,8 @@ class AuditPage:
     by: str | None = None                 # --by
     groups: tuple[PeriodRow, ...] = ()
     item_titles: Mapping[str, str] = field(default_factory=dict)
+    period_chart: Markup = Markup("")
+    group_chart: Markup = Markup("")
     skipped: int = 0     # REDCap rows of another event or form: read, not referrals
     notices: tuple[str, ...] = ()   # about the files: columns not used
     duplicates: tuple[tuple[str, int], ...] = ()   # referral ids given more than once (the first DUPLICATES)
@@ -109,10 +114,14 @@ def build_page(pathway: Pathway, totals: Totals, *, inputs: Sequence[str], files
         else 0
     unit = "quarter" if span >= 24 else "month"
     periods = quarters(totals.tally) if unit == "quarter" else months
+    items_of = _items(totals.tally, (lambda k: _quarter(k[0])) if unit == "quarter" else (lambda k: k[0]))
+    period_rows = tuple(PeriodRow(_period_label(k, unit), v, *items_of.get(k, (0, 0)))
+                        for k, v in periods.items() if k != NONE)
     groups: tuple[PeriodRow, ...] = ()
     if by is not None:
         titles = {i.id: i.title for i in pathway.items}
-        groups = tuple(_group_row(name, s, totals.group_counts.get(name, []), titles, pathway)
+        by_group = _items(totals.tally, lambda k: k[1])
+        groups = tuple(_group_row(name, s, totals.group_counts.get(name, []), titles, pathway, by_group.get(name))
                        for name, s in by_key(totals.tally, 1).items())
     return AuditPage(
         title=f"Referral documentation audit: {pathway.title}",
@@ -131,9 +140,33 @@ def build_page(pathway: Pathway, totals: Totals, *, inputs: Sequence[str], files
         status_labels=tuple(labels[s] for s in STATUSES),
         median=overall.median, complete=overall.complete,
         period=(dated[0], dated[-1]) if dated else None, undated=months[NONE].referrals if NONE in months else 0,
-        period_unit=unit, periods=tuple(PeriodRow(_period_label(k, unit), v) for k, v in periods.items() if k != NONE),
+        period_unit=unit, periods=period_rows,
         by=by.name if by else None, groups=groups, item_titles={i.id: i.title for i in pathway.items},
+        period_chart=_rows_chart(period_rows, labels, "period-caption"),
+        group_chart=_rows_chart(groups, labels, "group-caption"),
     )
+
+
+def _rows_chart(rows: Sequence[PeriodRow], labels: Mapping[str, str], caption: str) -> Markup:
+    """The documentation chart of months or groups, in their order: the share of applicable items documented."""
+    if len(rows) < 2:
+        return Markup("")
+    return Markup(documentation_chart([(r.label, r.documented, r.applicable - r.documented) for r in rows], labels,
+                                      worst_first=False, caption=caption, unit=" applicable items"))
+
+
+def _items(tally: Mapping[tuple[str, str, int, int], int],
+           key: Callable[[tuple[str, str, int, int]], str]) -> dict[str, tuple[int, int]]:
+    """(documented, applicable) items summed over the referrals of each key."""
+    out: dict[str, tuple[int, int]] = {}
+    for k, n in tally.items():
+        d, a = out.get(key(k), (0, 0))
+        out[key(k)] = (d + k[2] * n, a + k[3] * n)
+    return out
+
+
+def _quarter(month: str) -> str:
+    return f"{month[:4]}-Q{(int(month[5:7]) - 1) // 3 + 1}" if month else NONE
 
 
 def _item_row(item: str, title: str, section: str, counts: Sequence[int]) -> ItemRow:
@@ -144,15 +177,16 @@ def _item_row(item: str, title: str, section: str, counts: Sequence[int]) -> Ite
 
 
 def _group_row(name: str, s: Summary, counts: Sequence[Sequence[int]], titles: dict[str, str],
-               pathway: Pathway) -> PeriodRow:
+               pathway: Pathway, items: tuple[int, int] | None) -> PeriodRow:
     """A group's completeness, and the item it leaves undocumented most often (pathway order breaks ties)."""
     worst: tuple[float, str] | None = None
     for item, row in zip(pathway.items, counts):
         rate = _item_row(item.id, "", "", row).missing_rate
         if rate is not None and rate > 0 and (worst is None or rate > worst[0]):
             worst = (rate, titles[item.id])
-    return PeriodRow(name if name != NONE else "(not given)", s, worst[1] if worst else None,
-                     worst[0] if worst else None)
+    documented, applicable = items or (0, 0)
+    return PeriodRow(name if name != NONE else "(not given)", s, documented, applicable,
+                     worst[1] if worst else None, worst[0] if worst else None)
 
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
