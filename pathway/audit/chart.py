@@ -26,7 +26,7 @@ LINE = 16                  # a title line's height
 
 
 def documentation_chart(rows: Sequence[tuple[str, int, int]], labels: Mapping[str, str], *, worst_first: bool = True,
-                        caption: str = "chart-caption", unit: str = "") -> str:
+                        labelled_by: str = "chart-caption", unit: str = "") -> str:
     """A bar per item, least documented first: of the referrals the item applies to, the share that
     document it (met and not met are both documented answers) and the share that do not. `rows`:
     (item title, documented, not documented) in pathway order; each title is written in full above its bar.
@@ -61,7 +61,7 @@ def documentation_chart(rows: Sequence[tuple[str, int, int]], labels: Mapping[st
         y += BAR + PAD + 2
     height = y + PAD
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {_n(height)}" role="img" '
-            f'aria-labelledby="{caption}" font-size="{FONT}" fill="{INK}">\n' + "\n".join(parts) + "\n</svg>")
+            f'aria-labelledby="{labelled_by}" font-size="{FONT}" fill="{INK}">\n' + "\n".join(parts) + "\n</svg>")
 
 
 def _share(part: int, total: int) -> float:

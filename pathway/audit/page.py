@@ -152,7 +152,7 @@ def _rows_chart(rows: Sequence[PeriodRow], labels: Mapping[str, str], caption: s
     if len(rows) < 2:
         return Markup("")
     return Markup(documentation_chart([(r.label, r.documented, r.applicable - r.documented) for r in rows], labels,
-                                      worst_first=False, caption=caption, unit=" applicable items"))
+                                      worst_first=False, labelled_by=caption, unit=" applicable items"))
 
 
 def _items(tally: Mapping[tuple[str, str, int, int], int],
