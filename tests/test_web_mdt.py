@@ -211,13 +211,20 @@ def test_nothing_of_a_meeting_in_the_log(tmp_path: Path) -> None:
 
 
 def test_more_than_one_worker_is_warned_about(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
     from pathway.web.command import WORKERS_HINT
 
-    from .serving import served
-
-    with served("--workers", "2", "--work-dir", str(tmp_path)) as server:
-        pass
-    assert WORKERS_HINT in server.output
-    with served("--work-dir", str(tmp_path)) as server:
-        pass
-    assert "--workers above 1" not in server.output
+    for workers, warned in (("2", True), ("1", False)):
+        proc = subprocess.Popen([sys.executable, "-m", "pathway", "serve", "--port", "0", "--workers", workers,
+                                 "--work-dir", str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            assert proc.stderr is not None
+            first = proc.stderr.readline().rstrip("\n")   # the warning, else uvicorn's first line
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.communicate(timeout=30)
+        assert (first == WORKERS_HINT) is warned, first
