@@ -379,3 +379,35 @@ def test_a_big_upload_is_never_held_in_memory(tmp_path: Path) -> None:
         tracemalloc.stop()
     assert got.files[0].size == 400 * len(row) == (tmp_path / "big.csv").stat().st_size
     assert peak < 1_000_000, f"{peak:,} bytes held at once"
+
+
+def test_the_page_takes_an_encoding_and_a_breakdown_as_the_command_does(app_client: TestClient, tmp_path: Path,
+                                                                         runner: Callable[..., Result]) -> None:
+    export = tmp_path / "excel.csv"
+    export.write_bytes("referral_id,age_years,site\r\nR-1,9,Zoë's\r\nR-2,8,York\r\n".encode("cp1252"))
+    form = app_client.get("/audit").text
+    assert '<option value="cp1252">Windows-1252 (Excel&#39;s &#34;CSV (Comma delimited)&#34;)</option>' in form
+    plain = finished(app_client, upload(app_client, export).headers["location"])
+    assert "Done. Records read: 1 = 0 evaluated + 1 that could not be evaluated." in plain
+    files = [("files", (export.name, export.read_bytes(), "text/csv"))]
+    answer = app_client.post("/audit/jobs", files=files, data={"encoding": "cp1252", "by": "site"},
+                             follow_redirects=False)
+    location = answer.headers["location"]
+    assert "Done. Records read: 2 = 2 evaluated" in finished(app_client, location)
+    cli = tmp_path / "cli"
+    cli.mkdir()
+    shutil.copy(export, cli / export.name)
+    here = Path.cwd()
+    import os
+
+    os.chdir(cli)
+    try:
+        assert runner("audit", export.name, "-o", "audit.html", "--csv", "statuses.csv", "--rejects", "rejects.csv",
+                      "--now", NOW, "--encoding", "cp1252", "--by", "site").code == 0
+    finally:
+        os.chdir(here)
+    assert app_client.get(location + "/page").content == (cli / "audit.html").read_bytes()
+    assert app_client.get(f"{location}/files/statuses.csv").content.startswith(b"source,referral_id,referral_date,site,")
+    bad = app_client.post("/audit/jobs", files=files, data={"by": "age_years"}, follow_redirects=False)
+    assert bad.status_code == 422 and "&#39;age_years&#39; is a number field" in bad.text
+    assert 'value="age_years"' in bad.text   # what was typed is kept

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 PAGE, MATRIX, REJECTS = "audit.html", "statuses.csv", "rejects.csv"
 """What the audit writes in the job's folder (the names `--csv` and `--rejects` are given)."""
@@ -50,10 +50,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return cli_main(["audit", *(argv if argv is not None else sys.argv[1:])])
 
 
-def arguments(inputs: Sequence[str], now: str, rules: str | None) -> list[str]:
-    """The command line: the uploads by name (after `--`), the three outputs, the clock, the pathway."""
+def arguments(inputs: Sequence[str], now: str, rules: str | None,
+              choices: Mapping[str, str] | None = None) -> list[str]:
+    """The command line: the uploads by name (after `--`), the three outputs, the clock, the pathway,
+    and the page's choices (`encoding`, `by`) when made."""
+    chosen = [(f"--{name}", value) for name in ("encoding", "by") if (value := (choices or {}).get(name, ""))]
     return ["-o", PAGE, "--csv", MATRIX, "--rejects", REJECTS, "--now", now,
-            *(["--rules", rules] if rules else []), "--", *inputs]
+            *(["--rules", rules] if rules else []), *(a for pair in chosen for a in pair), "--", *inputs]
 
 
 if __name__ == "__main__":

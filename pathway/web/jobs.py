@@ -245,7 +245,7 @@ class AuditQueue:
         job.status = "running"
         job.total = sum(s.size for s in job.inputs)
         command = [sys.executable, "-m", "pathway.web.auditjob",
-                   *arguments([s.name for s in job.inputs], self.now(), self.rules)]
+                   *arguments([s.name for s in job.inputs], self.now(), self.rules, job.choices)]
         errors = job.folder / STDERR
         with errors.open("w+", encoding="utf-8") as stderr:
             process = subprocess.Popen(command, cwd=job.folder, stdout=subprocess.PIPE, stderr=stderr,

@@ -43,11 +43,30 @@ def queue_of(request: Request) -> AuditQueue:
 
 
 def _page(request: Request, site: Any, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    context = {"error": None, "notice": None, **context}
+    context = {"error": None, "notice": None, "encodings": ENCODINGS, "chosen": {}, **context}
     html = environment().get_template(template).render(
         pathway=site.pathway, limit=size_text(request.app.state.max_upload), accept=ACCEPT,
         expiry_minutes=round(jobs_of(request).expiry / 60), current="audit", **context)
     return HTMLResponse(html, status_code=status)
+
+
+ENCODINGS = (("", "Found from each file (UTF-8, or UTF-16 with a BOM)"),
+             ("cp1252", "Windows-1252 (Excel's \"CSV (Comma delimited)\")"),
+             ("latin-1", "Latin-1 (ISO 8859-1)"), ("mac-roman", "Mac Roman (older Excel for Mac)"))
+
+
+def _choice_problem(chosen: dict[str, str], site: Any) -> str | None:
+    """What is wrong with the form's choices (the files chosen must then be chosen again), or None."""
+    from ...audit.groups import by_option
+    from ...errors import OptionError
+
+    if chosen["encoding"] not in {value for value, _ in ENCODINGS}:
+        return "Choose an encoding from the list."
+    try:
+        by_option(site.pathway, chosen["by"] or None)
+    except OptionError as exc:
+        return f"{exc} Choose the files again, with another breakdown or none."
+    return None
 
 
 def _missing(request: Request, site: Any) -> HTMLResponse:
@@ -74,11 +93,14 @@ async def audit_upload(request: Request, site: SiteDep) -> Response:
     except BaseException:   # the browser went away mid-upload, or the server is stopping: keep nothing
         jobs.delete(job)
         raise
-    if not received.files:
+    chosen = {"encoding": received.first("encoding").strip(), "by": received.first("by").strip()}
+    problem = _choice_problem(chosen, site)
+    if not received.files or problem:
         jobs.delete(job)
-        return _page(request, site, "web/audit.html", 422,
-                     error="Choose one or more export files first (CSV, JSONL, YAML or JSON), then press Start.")
+        return _page(request, site, "web/audit.html", 422, chosen=chosen, error=problem or
+                     "Choose one or more export files first (CSV, JSONL, YAML or JSON), then press Start.")
     job.inputs = received.files
+    job.choices = chosen
     queue_of(request).submit(job)
     return RedirectResponse(f"/audit/jobs/{job.id}", status_code=303)
 
