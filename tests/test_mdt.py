@@ -135,7 +135,7 @@ def test_cover_rows_least_complete_first(made: Made) -> None:
     cover = made.flat[0]
     assert "ITB referrals: MDT meeting Meeting date Thursday 3 December 2026 (2026-12-03)" in cover
     assert ("Intrathecal baclofen (ITB) pump therapy for a child with cerebral palsy: referral checklist · itb-cp"
-            " version 2.0.0 (checklist-v2) · generated 2026-12-03T09:00:00Z · rules sha256:") in cover
+            " version 2.0.0 (checklist-v2) · generated 3 December 2026, 09:00 UTC · rules sha256:") in cover
     assert "Referrals 4 included; 2 not included (listed below)" in cover
     # no yes or no columns: the case profile, what is documented and the points to discuss
     header = "# Referral Case profile Documented Points to discuss Page"
