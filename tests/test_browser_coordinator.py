@@ -19,8 +19,10 @@ from pathway.definition import Pathway
 
 from .conftest import ROOT
 from .serving import Served, served
-from .test_browser import AXE, CHROMIUM, CHROMIUM_ARGS, _missing
+from .test_browser import AXE, browser
 from .test_web_audit import EXPORT, write_export
+
+__all__ = ["browser"]   # the module's Chromium, as test_browser starts it (skipped, or failed under CI=true)
 
 try:
     from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
@@ -32,21 +34,6 @@ PHONE = {"width": 390, "height": 844}
 WIDER_THAN_SCREEN = """() => Array.from(document.querySelectorAll("body *")).filter(e => {
   const r = e.getBoundingClientRect(); return r.width > 0 && r.right > window.innerWidth + 0.5;
 }).map(e => `${e.tagName.toLowerCase()}.${e.className}: ${Math.round(e.getBoundingClientRect().right)}`)"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    reason = _missing()
-    if reason:
-        import os
-
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"browser tests cannot run in CI: {reason}")
-        pytest.skip(reason)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

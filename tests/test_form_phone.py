@@ -19,7 +19,9 @@ from pathway.definition import Pathway
 
 from .conftest import EXAMPLE
 from .serving import Served, served
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, REPORT_BUTTON, _axe, _missing, group, open_report, status_of
+from .test_browser import REPORT_BUTTON, _axe, browser, group, open_report, status_of
+
+__all__ = ["browser"]   # the module's Chromium, as test_browser starts it (skipped, or failed under CI=true)
 
 try:
     from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect, sync_playwright
@@ -46,21 +48,6 @@ OWN_SCROLLBARS = """() => Array.from(document.querySelectorAll("body *")).filter
 }).map(e => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`)"""
 
 IN_VIEW = "e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; }"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    reason = _missing()
-    if reason:
-        import os
-
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"browser tests cannot run in CI: {reason}")
-        pytest.skip(reason)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
