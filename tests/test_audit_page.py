@@ -119,3 +119,20 @@ def test_months_and_groups_are_charted_in_their_order_with_items_documented(runn
     january = [r for r in rows[1:] if r[2].startswith("2026-01")]
     assert (int(bars[0][1]), int(bars[0][2])) == (sum(int(r[4]) for r in january), sum(int(r[5]) for r in january))
     assert re.findall(r"<title>(\w+): documented", groups.group(0)) == ["East", "North", "South"]
+
+
+def test_a_period_over_two_years_is_given_by_quarter(pathway: Pathway) -> None:
+    import datetime as dt
+
+    from pathway.audit.aggregate import Totals
+    from pathway.audit.page import build_page
+
+    totals = Totals([i.id for i in pathway.items], 50, counts=[[0] * 4 for _ in pathway.items])
+    totals.tally = {("2023-01", "", 10, 20): 2, ("2023-03", "", 20, 20): 1, ("2026-05", "", 20, 20): 1,
+                    ("", "", 5, 20): 1}
+    totals.records = totals.evaluated = 5
+    page = build_page(pathway, totals, inputs=["x"], files=1, at=dt.datetime(2026, 12, 3, tzinfo=dt.timezone.utc),
+                      matrix_file=None, rejects_file=None)
+    assert page.period_unit == "quarter" and page.period == ("2023-01", "2026-05") and page.undated == 1
+    assert [(r.label, r.summary, r.documented, r.applicable) for r in page.periods] == [
+        ("2023 Q1", Summary(3, 0.5, 1), 40, 60), ("2026 Q2", Summary(1, 1.0, 1), 20, 20)]

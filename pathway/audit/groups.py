@@ -108,10 +108,14 @@ def by_key(tally: Mapping[tuple[str, str, int, int], int], key: int) -> dict[str
     return {name: summary(pairs) for name, pairs in sorted(split.items())}
 
 
+def quarter_of(month: str) -> str:
+    """2026-Q1 for 2026-01 to 2026-03 (NONE stays NONE)."""
+    return f"{month[:4]}-Q{(int(month[5:7]) - 1) // 3 + 1}" if month else NONE
+
+
 def quarters(tally: Mapping[tuple[str, str, int, int], int]) -> dict[str, Summary]:
     """Summaries per quarter (2026-Q1), for a period too long to read month by month."""
     split: dict[str, list[tuple[int, int, int]]] = {}
     for (month, _, d, a), n in tally.items():
-        name = f"{month[:4]}-Q{(int(month[5:7]) - 1) // 3 + 1}" if month else NONE
-        split.setdefault(name, []).append((d, a, n))
+        split.setdefault(quarter_of(month), []).append((d, a, n))
     return {name: summary(pairs) for name, pairs in sorted(split.items())}

@@ -17,7 +17,7 @@ from ..render import environment
 from ..report import format_time
 from .aggregate import Least, Rejected, Totals
 from .chart import documentation_chart
-from .groups import NONE, By, Summary, by_key, quarters, summary
+from .groups import NONE, By, Summary, by_key, quarter_of, quarters, summary
 
 
 DUPLICATES = 50
@@ -114,7 +114,7 @@ def build_page(pathway: Pathway, totals: Totals, *, inputs: Sequence[str], files
         else 0
     unit = "quarter" if span >= 24 else "month"
     periods = quarters(totals.tally) if unit == "quarter" else months
-    items_of = _items(totals.tally, (lambda k: _quarter(k[0])) if unit == "quarter" else (lambda k: k[0]))
+    items_of = _items(totals.tally, (lambda k: quarter_of(k[0])) if unit == "quarter" else (lambda k: k[0]))
     period_rows = tuple(PeriodRow(_period_label(k, unit), v, *items_of.get(k, (0, 0)))
                         for k, v in periods.items() if k != NONE)
     groups: tuple[PeriodRow, ...] = ()
@@ -164,9 +164,6 @@ def _items(tally: Mapping[tuple[str, str, int, int], int],
         out[key(k)] = (d + k[2] * n, a + k[3] * n)
     return out
 
-
-def _quarter(month: str) -> str:
-    return f"{month[:4]}-Q{(int(month[5:7]) - 1) // 3 + 1}" if month else NONE
 
 
 def _item_row(item: str, title: str, section: str, counts: Sequence[int]) -> ItemRow:
