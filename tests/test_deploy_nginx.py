@@ -332,6 +332,9 @@ def test_the_audit_through_the_proxy(proxied: Proxied) -> None:
     rows = matrix.decode("utf-8").splitlines()
     assert rows[0].startswith("source,referral_id,referral_date,") and len(rows) > 150   # of the 200-row export
     assert proxied.request("GET", f"{location}/files/rejects.csv")[0] == 200
+    gone = time.monotonic() + 10   # deleted once the second download has been sent
+    while proxied.request("GET", location)[0] != 404 and time.monotonic() < gone:
+        time.sleep(0.1)
     assert proxied.request("GET", location)[0] == 404   # both downloaded: the job's files are gone
 
 
