@@ -174,6 +174,8 @@ def test_coordinator_by_keyboard_alone(page: Page) -> None:
     assert seen == ["Skip to the content", "Checklist form", "Meeting packet", "Audit", "mdt-files"]
     choose(page, "mdt-files", [str(p) for p in MEETING])
     page.keyboard.press("Tab")
+    expect(page.get_by_label("Encoding")).to_be_focused()
+    page.keyboard.press("Tab")
     expect(page.get_by_role("button", name="Read the referrals")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("#read-summary")).to_contain_text("3 referrals to include")

@@ -228,3 +228,31 @@ def test_more_than_one_worker_is_warned_about(tmp_path: Path) -> None:
             proc.send_signal(signal.SIGINT)
             proc.communicate(timeout=30)
         assert (first == WORKERS_HINT) is warned, first
+
+
+def test_an_excel_export_is_read_in_the_encoding_chosen_as_the_command_reads_it(
+        app_client: TestClient, runner: Callable[..., Result], tmp_path: Path) -> None:
+    export = ("referral_id,age_years,notes\r\nR-1,9,Zoë\r\nR-2,8,\r\n").encode("cp1252")
+    form = app_client.get("/mdt").text
+    assert '<select id="mdt-encoding" name="encoding"' in form and '<option value="cp1252">' in form
+    plain = app_client.get(start(app_client, [("excel.csv", export)])).text
+    assert rows_shown(plain) == [] and "not UTF-8 text (byte 0xEB" in plain
+    answer = app_client.post("/mdt/jobs", files=[("files", ("excel.csv", export, "text/csv"))],
+                             data={"encoding": "cp1252"}, follow_redirects=False)
+    location = answer.headers["location"]
+    assert rows_shown(app_client.get(location).text) == ["R-1", "R-2"]
+    packet = app_client.post(location, data=agenda_form(["R-1", "R-2"], set(), action="html"))
+    assert packet.status_code == 200, packet.text
+    (tmp_path / "excel.csv").write_bytes(export)
+    here = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        result = runner("mdt", "excel.csv", "-o", "packet.html", "--title", "ITB MDT, December", "--meeting-date",
+                        "2026-12-03", "--now", NOW, "--encoding", "cp1252")
+    finally:
+        os.chdir(here)
+    assert result.code == 0, result.err
+    assert packet.content == (tmp_path / "packet.html").read_bytes() and "Zoë" in packet.text
+    bad = app_client.post("/mdt/jobs", files=[("files", ("excel.csv", export, "text/csv"))],
+                          data={"encoding": "klingon"}, follow_redirects=False)
+    assert bad.status_code == 422 and "Choose an encoding from the list." in bad.text

@@ -64,6 +64,7 @@ class Job:
     result: dict[str, int] = field(default_factory=dict)
     downloaded: set[str] = field(default_factory=set)
     choices: dict[str, Any] = field(default_factory=dict)
+    encoding: str = ""             # the files' encoding, as chosen on the upload form ("": found from each file)
     process: subprocess.Popen[str] | None = None
     deleted: bool = False
 

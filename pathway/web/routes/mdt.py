@@ -24,6 +24,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from ...csvlayout import Reading
 from ...errors import InputError
 from ...filekinds import ALL_SUFFIXES
 from ...mdt import DEFAULT_TITLE
@@ -36,6 +37,7 @@ from ..jobs import Job, Jobs
 from ..limits import size_text
 from ..security import DATA_CSP
 from ..uploads import receive
+from .audit import ENCODINGS
 
 router = APIRouter(include_in_schema=False)
 
@@ -80,7 +82,8 @@ def _render(request: Request, site: Any, template: str, status: int = 200, **con
     context = {"error": None, "notice": None, "problems": [], **context}
     html = environment().get_template(template).render(
         pathway=site.pathway, limit=size_text(request.app.state.max_upload), accept=ACCEPT,
-        expiry_minutes=round(jobs_of(request).expiry / 60), current="mdt", default_title=DEFAULT_TITLE, **context)
+        expiry_minutes=round(jobs_of(request).expiry / 60), current="mdt", default_title=DEFAULT_TITLE,
+        **{"encodings": ENCODINGS, "encoding": "", **context})
     return HTMLResponse(html, status_code=status)
 
 
@@ -120,7 +123,7 @@ def _listing(job: Job, gathered: Gathered) -> Listing:
 async def _read(request: Request, site: Any, job: Job) -> Listing:
     paths = [str(job.folder / s.name) for s in job.inputs]
     gathered = await run_in_threadpool(gather, paths, site.pathway, at=site.clock(), engine=site.engine,
-                                       cross=site.cross)
+                                       cross=site.cross, reading=Reading(job.encoding or None))
     return _listing(job, gathered)
 
 
@@ -144,8 +147,13 @@ async def _upload(request: Request, job: Job) -> str | None:
                                  reserved=[*RESERVED, *(s.name for s in job.inputs)])
     except BodyError as exc:
         return exc.message
+    encoding = received.first("encoding").strip()
+    if encoding not in {value for value, _ in ENCODINGS}:
+        return "Choose an encoding from the list."
     if not received.files:
         return "Choose one or more referral files first (YAML, JSON, JSONL, CSV or FHIR QuestionnaireResponses)."
+    if "encoding" in received.fields:   # the first upload's form; more files are read as those were
+        job.encoding = encoding
     job.inputs.extend(received.files)
     return None
 
@@ -281,6 +289,8 @@ def mdt_command(site: Any, job: Job, output: str, rules: str | None, agenda: boo
                "--engine", site.engine]
     if job.choices.get("date"):
         command += ["--meeting-date", job.choices["date"]]
+    if job.encoding:
+        command += ["--encoding", job.encoding]
     if agenda:
         command += ["--agenda", AGENDA]
     if site.cross:
