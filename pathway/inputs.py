@@ -418,16 +418,24 @@ def header_problem(header: list[str] | tuple[str, ...], name: str, pathway: Path
 REDCAP_SKIPPED = "a REDCap event or repeat row holding none of this form's answers"
 
 
+@lru_cache(maxsize=64)
+def _status_column(header: tuple[str, ...], pathway: Pathway) -> str | None:
+    """This form's status column name when the header is a REDCap longitudinal or repeating one, else
+    None: worked out once per header, not per row."""
+    return form_name(pathway) + "_complete" if any(c in LONGITUDINAL for c in header) else None
+
+
 def skipped_row(header: Sequence[str], row: Sequence[str], pathway: Pathway) -> bool:
     """In a REDCap longitudinal or repeating export (its event or repeat columns in the header), a
     row of another event or another form: its only answer of this form is the referral id
     (checkboxes 0, missing-data codes), and this form's status column, where there is one, is
     empty (REDCap fills it, 0 to 2, in every row the form belongs to, even a form not yet started).
     Not a referral, so not evaluated, and counted."""
-    if not any(c in LONGITUDINAL for c in header):
+    key = tuple(header)
+    complete = _status_column(key, pathway)
+    if complete is None:
         return False
-    complete = form_name(pathway) + "_complete"
-    for column, (field, _fid, _code, _multi), cell in zip(header, header_plan(tuple(header), pathway), row):
+    for column, (field, _fid, _code, _multi), cell in zip(header, header_plan(key, pathway), row):
         value = cell.strip()
         if column == complete:
             if value:
