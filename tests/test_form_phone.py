@@ -83,6 +83,7 @@ def opened_example(ctx: BrowserContext, path: Path = EXAMPLE) -> Page:
     page.get_by_label("Saved referral file").set_input_files(path)
     page.get_by_role("button", name="Open", exact=True).click()
     expect(page.locator(".notice")).to_contain_text("Opened")
+    page.wait_for_load_state("load")   # the stylesheet applied: before it, a phone lays a long word out wide
     return page
 
 
