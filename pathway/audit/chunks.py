@@ -98,6 +98,7 @@ def _jsonl(raw: bytes, name: str, first_line: int, pathway: Pathway) -> Batch:
         frame = pl.concat(frames) if len(frames) > 1 else frames[0]
         kept_lines = series if len(kept) == n else series.gather(kept)
         keys = _keys_ok(kept_lines, frame, set(pathway.fields))
+        frame = frame.with_columns(pl.when(pl.col(f) != NULL).then(pl.col(f)) for f in frame.columns)
         batch.raw = pl.concat([_empty_lists(frame, kept_lines, pathway), keys], how="horizontal")
         batch.raw_lines = [at + i for i in kept]
         batch.reread = lambda k: json_line(name, at + kept[k], series[kept[k]])
@@ -144,9 +145,16 @@ def _parts(idx: list[int],
     return [(idx[k:k + SUB_BATCH], read(idx[k:k + SUB_BATCH])) for k in range(0, len(idx), SUB_BATCH)]
 
 
+NULL = "\x01"
+"""What a key's `null` is read as (written `"\\u0001"` for Polars), so that the key counts as present
+(`_keys_ok`); made null after. These lines hold no escape, so no value Polars reads from them is this."""
+
+
 def _ndjson(payload: bytes, rows: int, schema: dict[str, type[pl.String]]) -> pl.DataFrame | None:
+    """The lines' fields as text; `"key":null` read as `NULL` (in these lines no string holds a
+    quote, so `":null` is exactly a key and its null)."""
     try:
-        frame = pl.read_ndjson(payload, schema=schema)
+        frame = pl.read_ndjson(payload.replace(b'":null', b'":"\\u0001"'), schema=schema)
     except pl.exceptions.PolarsError:
         return None
     return frame if frame.height == rows else None
@@ -158,9 +166,10 @@ def _keys_ok(lines: pl.Series, raw: pl.DataFrame, known: set[str]) -> pl.DataFra
     duplicate key or an unknown one, so the row reader certainly refuses it (a FHIR resource,
     `filekinds.document_kind` of the line's keys, is left to the row reader: it is read another way).
 
-    Every key is followed by a colon and every non-null field Polars read came from a key,
-    so a line with exactly as many colons as non-null fields has nothing else. Otherwise
-    (explicit nulls, an unknown key, a colon inside a value) its keys are listed and checked:
+    Every key is followed by a colon and every non-null field Polars read came from a key
+    (a key's `null` is read as `NULL`, so it counts), so a line with exactly as many colons as
+    such fields has nothing else. Otherwise (an unknown key, `"key": null` written with a space,
+    a colon inside a value) its keys are listed and checked:
     in these lines no string holds a quote, so `":` marks exactly the keys.
     """
     counted = lines.str.count_matches(":", literal=True)
