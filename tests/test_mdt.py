@@ -13,6 +13,10 @@ import io
 import json
 import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +31,12 @@ from pathway.definition import Pathway
 from pathway.errors import CrossCheckMismatch, PathwayError
 from pathway.filekinds import ALL_SUFFIXES
 from pathway.mdt.packet import Included, NotIncluded, build_packet, long_date
-from pathway.mdt.pdf import html_to_pdf
+from pathway.mdt.pdf import SECTIONS_PER_PART, Printed, html_to_pdf, packet_to_pdf
 from pathway.mdt.render import render_html
 from pathway.service import check, read_document, referral_values
 
 from .conftest import EXAMPLE, Result
+from .scripts import repo_env
 from .test_wording import DECISION_WORDS, without_disclaimer
 
 AT = "2026-12-03T09:00:00Z"
@@ -289,6 +294,145 @@ def test_same_packet_same_pdf_bytes(pathway: Pathway) -> None:
     first = html_to_pdf(render_html(packet, pdf=True))
     assert first.pages == 3   # the cover, the evidence and sources
     assert html_to_pdf(render_html(packet, pdf=True)).data == first.data
+    printed = packet_to_pdf(packet)
+    assert printed.pages == 3
+    assert packet_to_pdf(packet).data == printed.data
+    assert [p.extract_text() for p in PdfReader(io.BytesIO(printed.data)).pages] == \
+        [p.extract_text() for p in PdfReader(io.BytesIO(first.data)).pages]
+
+
+# --- the packet printed in parts ---------------------------------------------------
+
+def page_texts(data: bytes) -> list[str]:
+    return [" ".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(data)).pages]
+
+
+@dataclass
+class Parted:
+    packet: Any
+    shared: Printed
+    alone: Printed
+    whole: Printed
+    pages: list[str]
+    """The text of each page of `shared`."""
+
+
+@pytest.fixture(scope="module")
+def parted(pathway: Pathway) -> Parted:
+    """More referrals than one part holds, printed on two cores and on one, and as one document."""
+    at = dt.datetime(2026, 12, 3, 9, tzinfo=dt.timezone.utc)
+    reports = []
+    for k in range(SECTIONS_PER_PART + 1):
+        answers = {**example(), "referral_id": f"R-{101 + k}", "age_years": 3 + k}
+        if k % 3 == 0:
+            answers["notes"] = "Family keen to discuss the trial.\n" * (k + 1)
+        values = referral_values(pathway, read_document(EXAMPLE), answers)
+        reports.append(Included(f"r{k}.yaml", check(pathway, values, at=at)))
+    packet = build_packet(pathway, reports, [], generated_at=at, meeting_date=dt.date(2026, 12, 3))
+    shared = packet_to_pdf(packet, processes=2)
+    return Parted(packet, shared, packet_to_pdf(packet, processes=1), html_to_pdf(render_html(packet, pdf=True)),
+                  page_texts(shared.data))
+
+
+def test_a_packet_in_parts_is_the_same_on_one_core_or_two(parted: Parted) -> None:
+    assert parted.shared.data == parted.alone.data
+    assert parted.shared.pages == len(parted.pages) == parted.whole.pages
+
+
+def test_a_packet_in_parts_reads_as_the_packet_in_one_document(parted: Parted) -> None:
+    """Page for page, the same text as WeasyPrint's own page counters give in one document."""
+    assert parted.pages == page_texts(parted.whole.data)
+
+
+def test_page_numbers_and_referral_footers_run_across_the_parts(parted: Parted, pathway: Pathway) -> None:
+    total = len(parted.pages)
+    for number, page in enumerate(parted.pages, start=1):
+        assert page.endswith(f"{disclaimer(pathway)} Page {number} of {total}"), number
+        assert page.count(f"of {total}") == 1, number
+    n = len(parted.packet.children)
+    last_of_first_part = parted.packet.children[SECTIONS_PER_PART - 1]
+    first_of_next = parted.packet.children[SECTIONS_PER_PART]
+    start = next(k for k, p in enumerate(parted.pages) if p.startswith(f"Referral {first_of_next.report.referral_id} "))
+    assert parted.pages[start - 1].endswith(f" Referral {last_of_first_part.report.referral_id} Referral"
+                                            f" {SECTIONS_PER_PART} of {n} {disclaimer(pathway)} Page {start} of {total}")
+    assert parted.pages[start].endswith(f" Referral {first_of_next.report.referral_id} Referral {SECTIONS_PER_PART + 1}"
+                                        f" of {n} {disclaimer(pathway)} Page {start + 1} of {total}")
+
+
+def test_the_cover_gives_the_page_each_section_starts_on(parted: Parted) -> None:
+    sections = next(k for k, p in enumerate(parted.pages) if p.startswith("Referral R-"))
+    cover = " ".join(parted.pages[:sections])
+    reader = PdfReader(io.BytesIO(parted.shared.data))
+    marks = {o.title: reader.get_destination_page_number(o) + 1 for o in reader.outline if not isinstance(o, list)}
+    for child in parted.packet.children:
+        rid = child.report.referral_id
+        row = re.search(rf"(?:^| ){child.number} {rid} .*? \d+ of \d+ \d+% \d+ (\d+)(?= |$)", cover)
+        assert row is not None, rid
+        starts = [k for k, p in enumerate(parted.pages, start=1) if p.startswith(f"Referral {rid} Age: ")]
+        assert [int(row.group(1))] == starts == [marks[f"Referral {rid}"]], rid
+
+
+def test_a_packet_in_parts_keeps_the_metadata_bookmarks_and_fonts(parted: Parted) -> None:
+    reader = PdfReader(io.BytesIO(parted.shared.data))
+    assert reader.pdf_header == "%PDF-1.7"
+    meta = reader.metadata
+    assert meta is not None
+    assert (meta.title, meta.creation_date, meta.modification_date) == (
+        "ITB referrals: MDT meeting, 2026-12-03 (discussion aid)", *[dt.datetime(2026, 12, 3, 9, tzinfo=dt.timezone.utc)] * 2)
+    assert meta["/Producer"].startswith("WeasyPrint ")
+    assert [o.title for o in reader.outline if not isinstance(o, list)] == [
+        "ITB referrals: MDT meeting", *(f"Referral {c.report.referral_id}" for c in parted.packet.children),
+        "What the evidence shows", "Where each checklist item comes from"]
+    first, second = reader.trailer["/ID"]   # from the parts' bytes, not the clock or chance
+    assert re.fullmatch(r"[0-9a-f]{32}", str(first)) and re.fullmatch(r"[0-9a-f]{32}", str(second))
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            descriptor = font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+            assert "/FontFile2" in descriptor
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid`."""
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError, ValueError), open(f"/proc/{entry}/stat", encoding="utf-8") as f:
+            if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _ctrl_c_as_in_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)   # not ignored, even when the tests run in the background
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_while_the_parts_print(tmp_path: Path, signum: int) -> None:
+    """Ctrl+C to the terminal's whole group, or SIGTERM to the command alone, while the workers print
+    the parts: one line, exit 130, no packet, and no worker left running."""
+    lines = [json.dumps({**example(), "referral_id": f"R-{k:03d}"}) for k in range(4 * SECTIONS_PER_PART)]
+    (tmp_path / "meeting.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "pathway", "mdt", "meeting.jsonl", "-o", "packet.pdf"],
+                            cwd=tmp_path, env=repo_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, preexec_fn=_ctrl_c_as_in_a_terminal)
+    try:
+        deadline = time.monotonic() + 60
+        while len(_children(proc.pid)) < 2:   # both workers have started
+            assert proc.poll() is None and time.monotonic() < deadline, "the packet was made before it could be interrupted"
+            time.sleep(0.05)
+        time.sleep(0.3)
+        if signum == signal.SIGINT:
+            os.killpg(proc.pid, signum)
+        else:
+            proc.send_signal(signum)
+        _, err = proc.communicate(timeout=60)
+        assert (proc.returncode, err) == (130, "pathway: interrupted\n")
+        with pytest.raises(ProcessLookupError):
+            os.killpg(proc.pid, 0)   # no process of the command's group is left
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["meeting.jsonl"]
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 # --- the packet model (pure) -----------------------------------------------------

@@ -65,7 +65,7 @@ def cmd_mdt(args: argparse.Namespace, out: TextIO) -> int:
     from ..csvlayout import Reading
     from ..service import now
     from .gather import make_packet
-    from .pdf import html_to_pdf
+    from .pdf import packet_to_pdf
     from .render import render_html
 
     pathway = chosen_pathway(args)
@@ -86,7 +86,7 @@ def cmd_mdt(args: argparse.Namespace, out: TextIO) -> int:
     _warn_missing(packet, args.agenda)
     fmt = SUFFIXES.get(args.output.suffix.lower(), "html")
     if fmt == "pdf":
-        printed = html_to_pdf(render_html(packet, pdf=True))
+        printed = packet_to_pdf(packet)
         data, what = printed.data, f"pdf, {printed.pages} page{'s' if printed.pages != 1 else ''}"
     else:
         data, what = render_html(packet).encode("utf-8"), "html"
