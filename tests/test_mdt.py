@@ -340,8 +340,22 @@ def test_a_packet_in_parts_is_the_same_on_one_core_or_two(parted: Parted) -> Non
 
 
 def test_a_packet_in_parts_reads_as_the_packet_in_one_document(parted: Parted) -> None:
-    """Page for page, the same text as WeasyPrint's own page counters give in one document."""
+    """Page for page, the same text as WeasyPrint's own page counters give in one document, and
+    the same links (the cover's to each section: its id and its page)."""
     assert parted.pages == page_texts(parted.whole.data)
+
+    def links(data: bytes) -> list[set[tuple[str, tuple[float, ...]]]]:
+        return [{(str(a["/Dest"]), tuple(round(float(v), 3) for v in a["/Rect"]))
+                 for a in (x.get_object() for x in page.get("/Annots", []))} for page in PdfReader(io.BytesIO(data)).pages]
+
+    found = links(parted.shared.data)
+    assert found == links(parted.whole.data)
+    assert {dest for dest, _ in found[0]} == {c.anchor for c in parted.packet.children}
+    reader = PdfReader(io.BytesIO(parted.shared.data))
+    starts = {c.anchor: reader.get_destination_page_number(reader.named_destinations[c.anchor]) + 1
+              for c in parted.packet.children}
+    assert starts == {c.anchor: next(k for k, p in enumerate(parted.pages, 1) if p.startswith(f"Referral {c.report.referral_id} "))
+                      for c in parted.packet.children}
 
 
 def test_page_numbers_and_referral_footers_run_across_the_parts(parted: Parted, pathway: Pathway) -> None:

@@ -7,36 +7,31 @@ embedded, subset, in the PDF. The PDF's title and dates come from the page's
 <title> and dcterms meta tags, so the same page gives the same bytes.
 Needs WeasyPrint 68.1 or newer (its `URLFetcher` class).
 
-A packet is printed in parts (`packet_to_pdf`), on every core: WeasyPrint lays
-out a document on one core, and a meeting's thirty referrals make eighty pages.
-The referrals' sections go in parts of a fixed number, so the parts, and the
-bytes, are the same on any machine; the cover is printed last, once the page
-each section starts on is known. pypdf joins the parts (the cover's metadata
-and every part's bookmarks) and lays "Page N of M" over each page from one
-document of numbered blank pages. In the joined PDF the cover's rows do not
-link to the sections (a document cannot link into another); the bookmarks lead
-to each one.
+A packet is printed in parts (`packet_to_pdf`), one per core at a time
+(workers.py): WeasyPrint lays out a document on one core, and a meeting's
+thirty referrals make eighty pages. The referrals' sections go in parts of a
+fixed number, so the parts, and the bytes, are the same on any machine; the
+cover is printed last, once the page each section starts on is known. pypdf
+joins the parts (the cover's metadata, every part's bookmarks and named
+destinations), makes the cover's links to the sections, and lays "Page N of M"
+over each page from one document of numbered blank pages.
 """
 from __future__ import annotations
 
 import hashlib
 import io
-import multiprocessing
-import os
-import signal
-import sys
-import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from multiprocessing.context import BaseContext
 from typing import Any
 
 from ..errors import PathwayError
 from .packet import Packet
 from .render import Part, render_html, render_page_numbers
+from .workers import cores, workers
 
+PT = 0.75
+"""Points (PDF) in a CSS pixel."""
 SECTIONS_PER_PART = 8
 """Referral sections in each part: a fixed number, so that the parts do not depend on the machine."""
 COVER_TRIES = 3
@@ -50,11 +45,23 @@ class PdfUnavailable(PathwayError):
 
 
 @dataclass(frozen=True)
+class Link:
+    """A link to an element's id, from a rectangle of its page (x, y left to right and top to
+    bottom, in CSS pixels from the page's top left corner)."""
+
+    target: str
+    rectangle: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
 class Printed:
     data: bytes
     pages: int
     anchors: tuple[tuple[str, ...], ...] = ()
     """The ids of the elements on each page, page by page."""
+    links: tuple[tuple[Link, ...], ...] = ()
+    """The links to ids that are not in this document, page by page: not in `data`, but made when
+    it is joined to the document that has them (`_join`)."""
 
 
 def _weasyprint() -> Any:
@@ -71,34 +78,80 @@ def _weasyprint() -> Any:
 def html_to_pdf(html: str, *, identifier: bytes | None = None) -> Printed:
     """Print a self-contained HTML page (print media, no base URL) to PDF bytes; `identifier`
     is the first half of the PDF's /ID (none by default)."""
-    weasyprint = _weasyprint()
-    offline = weasyprint.urls.URLFetcher(allowed_protocols=("data",), fail_on_errors=True)
-    try:
-        document = weasyprint.HTML(string=html, base_url=None, url_fetcher=offline, media_type="print").render()
+    with _offline() as weasyprint:
+        document = _layout(weasyprint, html)
+        links = _links_out(document)
         data = document.write_pdf(pdf_identifier=identifier)
+    assert isinstance(data, bytes)
+    return Printed(data, len(document.pages), tuple(tuple(page.anchors) for page in document.pages), links)
+
+
+def count_pages(html: str) -> int:
+    """The pages `html_to_pdf(html)` would have, laid out but not drawn."""
+    with _offline() as weasyprint:
+        return len(_layout(weasyprint, html).pages)
+
+
+@contextmanager
+def _offline() -> Iterator[Any]:
+    """WeasyPrint, and its refusal of an outside resource as a clean error."""
+    weasyprint = _weasyprint()
+    try:
+        yield weasyprint
     except weasyprint.urls.FatalURLFetchingError as exc:  # a BaseException in WeasyPrint: caught by name
         raise PathwayError(f"the packet asked for an outside resource, which is refused: {exc}") from None
-    assert isinstance(data, bytes)
-    return Printed(data, len(document.pages), tuple(tuple(page.anchors) for page in document.pages))
+
+
+def _layout(weasyprint: Any, html: str) -> Any:
+    offline = weasyprint.urls.URLFetcher(allowed_protocols=("data",), fail_on_errors=True)
+    return weasyprint.HTML(string=html, base_url=None, url_fetcher=offline, media_type="print").render()
+
+
+def _links_out(document: Any) -> tuple[tuple[Link, ...], ...]:
+    """Take out of a WeasyPrint document its links to ids it does not have (which it would drop,
+    logging an error), page by page."""
+    ids = {anchor for page in document.pages for anchor in page.anchors}
+    found = []
+    for page in document.pages:
+        kept: list[Any] = []
+        out: list[Any] = []
+        for link in page.links:   # (kind, target, rectangle, box)
+            (out if link[0] == "internal" and link[1] not in ids else kept).append(link)
+        page.links[:] = kept
+        found.append(tuple(Link(target, tuple(rectangle)) for _, target, rectangle, _ in out))
+    return tuple(found)
 
 
 def packet_to_pdf(packet: Packet, *, processes: int | None = None) -> Printed:
-    """The packet as one PDF, its parts printed `processes` at a time (default: one per core
-    this process may use). The bytes do not depend on `processes`."""
+    """The packet as one PDF, printed in `processes` at once (default: one per core this process
+    may use), or in this process alone when that is one. The bytes do not depend on `processes`."""
     _weasyprint()   # before any worker starts: a forked one has it already, and a missing one is said once
     n = len(packet.children)
     parts = [Part(first=k, stop=min(k + SECTIONS_PER_PART, n)) for k in range(0, n, SECTIONS_PER_PART)]
     parts.append(Part(first=n, stop=n, closing=True))
-    printed = print_all([render_html(packet, pdf=True, part=part) for part in parts], processes)
-    cover = _cover(packet, printed)
-    total = cover.pages + sum(p.pages for p in printed)
-    numbers = html_to_pdf(render_page_numbers(total))
-    return Printed(_join([cover, *printed], numbers), total)
+    sources = [render_html(packet, pdf=True, part=part) for part in parts]
+    draft = render_html(packet, pdf=True, part=Part(cover=True, starts=(0,) * n))   # a number widens no row
+    with workers(min(len(sources) + 1, processes or cores())) as pool:
+        futures = [pool.submit(html_to_pdf, source) for source in sources]
+        counted = pool.submit(count_pages, draft)   # the cover's length, while the last parts print
+        printed = [future.result() for future in futures]
+        first = _first_pages(printed)
+        identifier = hashlib.sha256(b"".join(p.data for p in printed)).hexdigest()[:32].encode()
+        pages = counted.result()
+        for _ in range(COVER_TRIES):   # once, unless its page numbers change the cover's length
+            total = pages + sum(p.pages for p in printed)
+            numbers = pool.submit(html_to_pdf, render_page_numbers(total))
+            starts = tuple(pages + first[child.anchor] for child in packet.children)
+            cover = html_to_pdf(render_html(packet, pdf=True, part=Part(cover=True, starts=starts)),
+                                identifier=identifier)
+            if cover.pages == pages:
+                return Printed(_join([cover, *printed], numbers.result()), total)
+            pages = cover.pages
+    raise PathwayError(f"the cover's page numbers did not settle after {COVER_TRIES} printings")
 
 
-def _cover(packet: Packet, printed: Sequence[Printed]) -> Printed:
-    """The cover, its page column giving the page each section starts on, counted after the
-    cover's own pages: printed again if those numbers change how many pages it takes."""
+def _first_pages(printed: Sequence[Printed]) -> dict[str, int]:
+    """The page each id is first found on, counting the parts' pages in order from 1."""
     first: dict[str, int] = {}
     offset = 0
     for part in printed:
@@ -106,90 +159,34 @@ def _cover(packet: Packet, printed: Sequence[Printed]) -> Printed:
             for anchor in anchors:
                 first.setdefault(anchor, page)
         offset += part.pages
-    identifier = hashlib.sha256(b"".join(p.data for p in printed)).hexdigest()[:32].encode()
-    pages = 1
-    for _ in range(COVER_TRIES):
-        starts = tuple(pages + first[child.anchor] for child in packet.children)
-        cover = html_to_pdf(render_html(packet, pdf=True, part=Part(cover=True, starts=starts)), identifier=identifier)
-        if cover.pages == pages:
-            return cover
-        pages = cover.pages
-    raise PathwayError(f"the cover's page numbers did not settle after {COVER_TRIES} printings")
+    return first
 
 
 def _join(parts: Sequence[Printed], numbers: Printed) -> bytes:
     """One PDF of the parts in order, with the metadata, /ID and catalog of the first, every
-    part's bookmarks, and page i of `numbers` laid over page i."""
+    part's bookmarks and named destinations (each element's id), each part's links to the others
+    (as WeasyPrint makes a link: to the named destination), and page i of `numbers` laid over page i."""
     from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, NumberObject, TextStringObject
 
     first = PdfReader(io.BytesIO(parts[0].data))
     writer = PdfWriter(clone_from=first)
     writer.pdf_header = first.pdf_header   # WeasyPrint's PDF 1.7, not pypdf's 1.3
     for part in parts[1:]:
         writer.append(PdfReader(io.BytesIO(part.data)))
-    for page, number in zip(writer.pages, PdfReader(io.BytesIO(numbers.data)).pages, strict=True):
+    links = [page_links for part in parts for page_links in (part.links or ((),) * part.pages)]
+    for index, (page, number, page_links) in enumerate(zip(writer.pages, PdfReader(io.BytesIO(numbers.data)).pages,
+                                                           links, strict=True)):
         page.merge_page(number)
         page.compress_content_streams()   # merging leaves the page's content uncompressed
+        height = float(page.mediabox.height)
+        for link in page_links:
+            x1, y1, x2, y2 = (PT * v for v in link.rectangle)
+            writer.add_annotation(index, DictionaryObject({
+                NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject("/Link"),
+                NameObject("/Rect"): ArrayObject(FloatObject(v) for v in (x1, height - y1, x2, height - y2)),
+                NameObject("/BS"): DictionaryObject({NameObject("/W"): NumberObject(0)}),
+                NameObject("/Dest"): TextStringObject(link.target)}))
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
-
-
-def print_all(sources: Sequence[str], processes: int | None = None) -> list[Printed]:
-    """`html_to_pdf` of each source, in order: in worker processes when there are cores to share
-    and more than one source, else here; the same bytes either way."""
-    processes = min(len(sources), processes or cores())
-    if processes < 2:
-        return [html_to_pdf(source) for source in sources]
-    before = set(multiprocessing.active_children())
-    pool = ProcessPoolExecutor(processes, mp_context=_context(), initializer=_worker_signals)
-    try:
-        with _signals_held():   # the workers start with Ctrl+C held, until they have set it aside
-            futures = [pool.submit(html_to_pdf, source) for source in sources]
-        return [future.result() for future in futures]
-    except BaseException:   # Ctrl+C (or SIGTERM) here: the workers stop now, not after their parts
-        for worker in set(multiprocessing.active_children()) - before:
-            worker.terminate()
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def cores() -> int:
-    """The cores this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
-def _context() -> BaseContext:
-    """Fork on Linux, so that each worker starts with WeasyPrint imported (not where threads
-    run: forking them is unsafe); elsewhere the platform's default."""
-    if sys.platform.startswith("linux") and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context()
-
-
-_HELD = {signal.SIGINT, signal.SIGTERM}
-
-
-@contextmanager
-def _signals_held() -> Iterator[None]:
-    """Ctrl+C and SIGTERM wait while the workers start (they inherit the held signals)."""
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
-
-
-def _worker_signals() -> None:
-    """In a worker: Ctrl+C, which a terminal sends to the whole group, is left to the command,
-    which stops the workers (SIGTERM, which then ends a worker silently)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
