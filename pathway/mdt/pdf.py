@@ -32,8 +32,10 @@ from .workers import cores, workers
 
 PT = 0.75
 """Points (PDF) in a CSS pixel."""
-SECTIONS_PER_PART = 8
-"""Referral sections in each part: a fixed number, so that the parts do not depend on the machine."""
+SECTIONS_PER_PART = 6
+"""Referral sections in each part: a fixed number, so that the parts do not depend on the machine.
+Six shares thirty referrals between two cores a little more evenly than eight (docs/reports.md);
+each part costs a tenth of a second of its own (its style sheet, its fonts)."""
 COVER_TRIES = 3
 """Cover printings at most: a second only when its page numbers change its own length."""
 
