@@ -420,10 +420,11 @@ def _ctrl_c_as_in_a_terminal() -> None:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_interrupted_while_the_parts_print(tmp_path: Path, signum: int) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
+def test_stopped_while_the_parts_print(tmp_path: Path, signum: int) -> None:
     """Ctrl+C to the terminal's whole group, or SIGTERM to the command alone, while the workers print
-    the parts: one line, exit 130, no packet, and no worker left running."""
+    the parts: one line, exit 130, no packet, and no worker left. Killed outright (as the web page's
+    time limit kills it), the command leaves no packet and its workers end with it."""
     lines = [json.dumps({**example(), "referral_id": f"R-{k:03d}"}) for k in range(4 * SECTIONS_PER_PART)]
     (tmp_path / "meeting.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     proc = subprocess.Popen([sys.executable, "-m", "pathway", "mdt", "meeting.jsonl", "-o", "packet.pdf"],
@@ -432,7 +433,7 @@ def test_interrupted_while_the_parts_print(tmp_path: Path, signum: int) -> None:
     try:
         deadline = time.monotonic() + 60
         while len(_children(proc.pid)) < 2:   # both workers have started
-            assert proc.poll() is None and time.monotonic() < deadline, "the packet was made before it could be interrupted"
+            assert proc.poll() is None and time.monotonic() < deadline, "the packet was made before it could be stopped"
             time.sleep(0.05)
         time.sleep(0.3)
         if signum == signal.SIGINT:
@@ -440,13 +441,27 @@ def test_interrupted_while_the_parts_print(tmp_path: Path, signum: int) -> None:
         else:
             proc.send_signal(signum)
         _, err = proc.communicate(timeout=60)
-        assert (proc.returncode, err) == (130, "pathway: interrupted\n")
-        with pytest.raises(ProcessLookupError):
-            os.killpg(proc.pid, 0)   # no process of the command's group is left
+        if signum == signal.SIGKILL:
+            assert proc.returncode == -signal.SIGKILL
+            deadline = time.monotonic() + 10
+            while _group_alive(proc.pid):   # the workers end (and are reaped) once the command has gone
+                assert time.monotonic() < deadline, "a worker outlived the command"
+                time.sleep(0.05)
+        else:
+            assert (proc.returncode, err) == (130, "pathway: interrupted\n")
+            assert not _group_alive(proc.pid), "a worker outlived the command"
         assert sorted(p.name for p in tmp_path.iterdir()) == ["meeting.jsonl"]
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 # --- the packet model (pure) -----------------------------------------------------

@@ -4,7 +4,9 @@ this process alone: the same calls either way, so the results cannot differ.
 Ctrl+C in a terminal reaches the whole process group: the workers leave it to
 the command, which stops them (SIGTERM) and exits as any interrupted command
 does ("pathway: interrupted", exit code 130), rather than each worker printing
-a traceback or finishing the document it was laying out.
+a traceback or finishing the document it was laying out. A command killed
+outright (SIGKILL, as the web page's time limit ends it) cannot stop them: on
+Linux the system ends them with it.
 """
 from __future__ import annotations
 
@@ -42,7 +44,7 @@ def workers(count: int) -> Iterator[Executor]:
         yield _Here()
         return
     before = set(multiprocessing.active_children())
-    pool = ProcessPoolExecutor(count, mp_context=_context(), initializer=_worker_signals)
+    pool = ProcessPoolExecutor(count, mp_context=_context(), initializer=_worker_signals, initargs=(os.getpid(),))
     try:
         with _signals_held():   # the workers start (forked, all at once) with Ctrl+C held, until they set it aside
             pool.submit(int)
@@ -83,10 +85,19 @@ def _signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
-def _worker_signals() -> None:
+def _worker_signals(parent: int) -> None:
     """In a worker: Ctrl+C, which a terminal sends to the whole group, is left to the command,
-    which stops the workers (SIGTERM, which then ends a worker silently)."""
+    which stops the workers (SIGTERM, which then ends a worker silently); and on Linux SIGTERM
+    comes too when the command ends without stopping them (killed), where a worker would
+    otherwise wait for work for ever."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1   # prctl(2): the signal this process gets when its parent ends
+        ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
+        if os.getppid() != parent:   # it ended before that was asked
+            os._exit(1)
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
