@@ -399,10 +399,13 @@ def test_a_packet_in_parts_keeps_the_metadata_bookmarks_and_fonts(parted: Parted
         "What the evidence shows", "Where each checklist item comes from"]
     first, second = reader.trailer["/ID"]   # from the parts' bytes, not the clock or chance
     assert re.fullmatch(r"[0-9a-f]{32}", str(first)) and re.fullmatch(r"[0-9a-f]{32}", str(second))
+    programs: dict[str, set[bytes]] = {}   # each part embeds its own subsets: each under a name of its own
     for page in reader.pages:
         for font in page["/Resources"]["/Font"].values():
             descriptor = font.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"]
-            assert "/FontFile2" in descriptor
+            programs.setdefault(str(font.get_object()["/BaseFont"]), set()).add(descriptor["/FontFile2"].get_data())
+    assert all(len(found) == 1 for found in programs.values()), {n: len(f) for n, f in programs.items()}
+    assert len(programs) > 4, "the parts' subsets, and the page numbers'"
 
 
 def _children(pid: int) -> list[int]:

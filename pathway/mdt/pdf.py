@@ -19,7 +19,6 @@ over each page from one document of numbered blank pages.
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,11 +26,10 @@ from typing import Any
 
 from ..errors import PathwayError
 from .packet import Packet
+from .join import Link, join
 from .render import Part, render_html, render_page_numbers
 from .workers import cores, workers
 
-PT = 0.75
-"""Points (PDF) in a CSS pixel."""
 SECTIONS_PER_PART = 6
 """Referral sections in each part: a fixed number, so that the parts do not depend on the machine.
 Six shares thirty referrals between two cores a little more evenly than eight (docs/reports.md);
@@ -47,15 +45,6 @@ class PdfUnavailable(PathwayError):
 
 
 @dataclass(frozen=True)
-class Link:
-    """A link to an element's id, from a rectangle of its page (x, y left to right and top to
-    bottom, in CSS pixels from the page's top left corner)."""
-
-    target: str
-    rectangle: tuple[float, float, float, float]
-
-
-@dataclass(frozen=True)
 class Printed:
     data: bytes
     pages: int
@@ -63,7 +52,7 @@ class Printed:
     """The ids of the elements on each page, page by page."""
     links: tuple[tuple[Link, ...], ...] = ()
     """The links to ids that are not in this document, page by page: not in `data`, but made when
-    it is joined to the document that has them (`_join`)."""
+    it is joined to the document that has them (join.py)."""
 
 
 def _weasyprint() -> Any:
@@ -147,7 +136,7 @@ def packet_to_pdf(packet: Packet, *, processes: int | None = None) -> Printed:
             cover = html_to_pdf(render_html(packet, pdf=True, part=Part(cover=True, starts=starts)),
                                 identifier=identifier)
             if cover.pages == pages:
-                return Printed(_join([cover, *printed], numbers.result()), total)
+                return Printed(join([cover, *printed], numbers.result().data), total)
             pages = cover.pages
     raise PathwayError(f"the cover's page numbers did not settle after {COVER_TRIES} printings")
 
@@ -162,33 +151,3 @@ def _first_pages(printed: Sequence[Printed]) -> dict[str, int]:
                 first.setdefault(anchor, page)
         offset += part.pages
     return first
-
-
-def _join(parts: Sequence[Printed], numbers: Printed) -> bytes:
-    """One PDF of the parts in order, with the metadata, /ID and catalog of the first, every
-    part's bookmarks and named destinations (each element's id), each part's links to the others
-    (as WeasyPrint makes a link: to the named destination), and page i of `numbers` laid over page i."""
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject, NumberObject, TextStringObject
-
-    first = PdfReader(io.BytesIO(parts[0].data))
-    writer = PdfWriter(clone_from=first)
-    writer.pdf_header = first.pdf_header   # WeasyPrint's PDF 1.7, not pypdf's 1.3
-    for part in parts[1:]:
-        writer.append(PdfReader(io.BytesIO(part.data)))
-    links = [page_links for part in parts for page_links in (part.links or ((),) * part.pages)]
-    for index, (page, number, page_links) in enumerate(zip(writer.pages, PdfReader(io.BytesIO(numbers.data)).pages,
-                                                           links, strict=True)):
-        page.merge_page(number)
-        page.compress_content_streams()   # merging leaves the page's content uncompressed
-        height = float(page.mediabox.height)
-        for link in page_links:
-            x1, y1, x2, y2 = (PT * v for v in link.rectangle)
-            writer.add_annotation(index, DictionaryObject({
-                NameObject("/Type"): NameObject("/Annot"), NameObject("/Subtype"): NameObject("/Link"),
-                NameObject("/Rect"): ArrayObject(FloatObject(v) for v in (x1, height - y1, x2, height - y2)),
-                NameObject("/BS"): DictionaryObject({NameObject("/W"): NumberObject(0)}),
-                NameObject("/Dest"): TextStringObject(link.target)}))
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
