@@ -5,6 +5,11 @@ Each command runs `--repeat` times in turns and the median is shown; with `--bef
 earlier checkout: `git worktree add DIR COMMIT`) the same commands run with that code too, side
 by side. Prints figures only; the tests never assert a time.
 
+The PDF's parts are printed on every core the command may use (pathway/mdt/pdf.py), so its CPU
+time is more than its wall time; `taskset -c 0 python benchmarks/bench_mdt.py` gives the figures
+of a one-core machine (the same bytes, printed in one process). `--profile` profiles the command's
+own process: with workers, that is mostly waiting for them; under `taskset -c 0` it is everything.
+
     python benchmarks/bench_mdt.py [--n 30] [--repeat 3] [--before /tmp/before] [--profile]
 """
 from __future__ import annotations

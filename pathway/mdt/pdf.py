@@ -11,10 +11,10 @@ A packet is printed in parts (`packet_to_pdf`), one per core at a time
 (workers.py): WeasyPrint lays out a document on one core, and a meeting's
 thirty referrals make eighty pages. The referrals' sections go in parts of a
 fixed number, so the parts, and the bytes, are the same on any machine; the
-cover is printed last, once the page each section starts on is known. pypdf
-joins the parts (the cover's metadata, every part's bookmarks and named
-destinations), makes the cover's links to the sections, and lays "Page N of M"
-over each page from one document of numbered blank pages.
+cover is printed last, once the page each section starts on is known, with
+the PDF's /ID from the parts' bytes. pypdf joins them (join.py): the cover's
+metadata, every part's bookmarks, the cover's links to the sections, and
+"Page N of M" laid over each page from one document of numbered blank pages.
 """
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import PathwayError
-from .packet import Packet
 from .join import Link, join
+from .packet import Packet
 from .render import Part, render_html, render_page_numbers
 from .workers import cores, workers
 
