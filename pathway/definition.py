@@ -73,6 +73,8 @@ class SummaryWordingSpec(_Spec):
 class PathwaySpec(_Spec):
     id: Id
     title: str
+    short_title: str | None = Field(None, min_length=1, max_length=60,
+                                    description="the name in a browser tab or window title; default: title")
     version: str
     checklist: str
     description: str
@@ -326,6 +328,7 @@ class Pathway:
 
     id: str
     title: str
+    short_title: str   # a browser tab's name for the pathway's pages
     version: str
     checklist: str
     description: str

@@ -149,6 +149,7 @@ class _Loader:
         pathway = Pathway(
             id=spec.id,
             title=spec.title,
+            short_title=spec.short_title or spec.title,
             version=spec.version,
             checklist=spec.checklist,
             description=spec.description.strip(),

@@ -110,7 +110,7 @@ def _human_formats(pathway: Pathway, report: Report) -> dict[str, str]:
     from pathway.web.pages import Pages
 
     packet = build_packet(pathway, [Included("r.yaml", report)], [], generated_at=AT)
-    card = card_for(report, "http://127.0.0.1:8000/")
+    card = card_for(report, "http://127.0.0.1:8000/", pathway.short_title)
     return {
         "html": render(report, "html"),
         "md": render(report, "md"),

@@ -173,7 +173,8 @@ def _fast_rows(
                               ctx.aside)
     fast = used.with_columns(ctx.statuses).with_columns(ctx.completeness).select(
         pl.lit(task.name, pl.String).alias("_file"), pl.col("_line"), pl.col("referral_id"),
-        pl.col("referral_date").fill_null("").alias("_date"), pl.col("_group"),
+        (pl.col("referral_date").fill_null("") if "referral_date" in ctx.pathway.fields else pl.lit("")).alias("_date"),
+        pl.col("_group"),
         *ctx.items, pl.col("_documented").cast(pl.UInt16), pl.col("_applicable").cast(pl.UInt16),
     )
     return fast, routed, bad

@@ -59,7 +59,6 @@ HOOK: Final = "order-select"
 PREFETCH_KEY: Final = "questionnaireResponse"
 CONTEXT_EXTENSION: Final = "invalid.example.itb-pathway.questionnaireResponse"
 """The pathway's own extension: a reverse-domain name, as §Extensions asks (`example.invalid`: a placeholder)."""
-CARD_NAME: Final = "ITB pathway checklist"
 
 
 # -- the specification's shapes ---------------------------------------------------------------------
@@ -249,7 +248,7 @@ def services(site: Site) -> Services:
     pathway = site.pathway
     return Services(services=[Service(
         hook=HOOK,
-        title=f"{CARD_NAME} (advisory)",
+        title=f"{pathway.short_title} (advisory)",
         description=(f"Shows which items of the {pathway.title} (version {pathway.version}) the patient's referral "
                      "form documents and which it does not, with the points the team may wish to discuss. "
                      + pathway.disclaimer),
@@ -386,13 +385,14 @@ def referral_in(data: Any) -> Found | None:
 
 # -- the card -----------------------------------------------------------------------------------------
 
-def summary_text(report: Report) -> str:
-    """The report's summary sentence, as every report says it (the pathway's words), in the card's 140 characters."""
-    text = f"{CARD_NAME}: {report.summary.text}"
+def summary_text(report: Report, name: str) -> str:
+    """The report's summary sentence, as every report says it (the pathway's words), in the card's 140 characters;
+    `name`: the checklist's (`short_title` in pathway.yaml)."""
+    text = f"{name}: {report.summary.text}"
     return text if len(text) < 140 else text[:138].rstrip() + "…"
 
 
-def card_for(report: Report, home: str) -> Card:
+def card_for(report: Report, home: str, name: str) -> Card:
     """The one informational card: counts, what is missing, the points to discuss, the disclaimer.
 
     `source.url` is the checklist service's own page (§Source: about the
@@ -402,7 +402,7 @@ def card_for(report: Report, home: str) -> Card:
     """
     pathway = report.pathway
     return Card(
-        summary=summary_text(report),
+        summary=summary_text(report, name),
         indicator="info",
         detail=environment().get_template("cds-card.md").render(report=report),
         source=Source(label=f"{pathway.title}, version {pathway.version}", url=home),

@@ -58,4 +58,4 @@ async def cds_service(service_id: str, request: Request, site: SiteDep) -> Respo
         return _detail(exc.status, exc.detail)
     except CrossCheckMismatch as exc:
         return _detail(500, disagreement(exc))
-    return _json(200, dump(CardsResponse(cards=[card_for(report, public_base(request))])))
+    return _json(200, dump(CardsResponse(cards=[card_for(report, public_base(request), site.pathway.short_title)])))
