@@ -76,6 +76,7 @@ class Code(str, Enum):
     TAKES_NO_OPTIONS = "takes-no-options"
     RANGE_ON_NON_NUMBER = "range-on-non-number"
     MIN_ABOVE_MAX = "min-above-max"
+    NO_REFERRAL_ID = "no-referral-id"
     UNKNOWN_SECTION = "unknown-section"
     UNKNOWN_ITEM = "unknown-item"
     UNKNOWN_POINT = "unknown-point"

@@ -47,6 +47,9 @@ from .referral import as_written, validate as validate_referral
 from .suggest import did_you_mean, one_of
 from .yamlsrc import Located, LoadFailure, Path_, load_yaml
 
+ID_FIELD = "referral_id"
+"""The field every referral is named by, in every report, packet, export and audit."""
+
 M = TypeVar("M", bound=BaseModel)
 RULE_FILES = ("pathway.yaml", "form.yaml", "items.yaml")
 
@@ -263,6 +266,7 @@ class _Loader:
                 seen.add(f.id)
                 opts = tuple(o.value for o in f.options or ())
                 shapes[f.id] = C.FieldShape(f.type, KINDS[f.type].codes or opts)
+        self.referral_id(specs, doc, {fid for fid, shape in shapes.items() if fid not in seen})
         self.field_shapes = shapes
         parser = C.Parser(doc, shapes)
         sections = []
@@ -271,6 +275,23 @@ class _Loader:
             sections.append(FormSection(s.id, s.title, s.description, tuple(fields)))
         self.problems.extend(parser.problems)
         return tuple(sections)
+
+    def referral_id(self, specs: list[tuple[int, list[tuple[int, FieldSpec]]]], doc: Located,
+                    broken: set[str]) -> None:
+        """Every report, packet, export and audit names a referral by its `referral_id`: the form
+        must have it, as required text (a field whose definition is broken is reported already)."""
+        if ID_FIELD in broken:
+            return
+        found = [(i, j, f) for i, good in specs for j, f in good if f.id == ID_FIELD]
+        if not found:
+            self.problems.append(doc.at(("sections",), f"the form has no field '{ID_FIELD}': every report, packet"
+                                        f" and audit names a referral by it; add {{id: {ID_FIELD}, type: text,"
+                                        " required: true}", code=Code.NO_REFERRAL_ID))
+        elif found[0][2].type != "text" or not found[0][2].required:
+            i, j, _ = found[0]
+            self.problems.append(doc.at(("sections", i, "fields", j, "id"), f"field '{ID_FIELD}' must be text and"
+                                        " required (type: text, required: true): every report, packet and audit"
+                                        " names a referral by it", code=Code.NO_REFERRAL_ID))
 
     def field(self, f: FieldSpec, section: str, at: Path_, doc: Located, parser: C.Parser) -> FormField:
         kind = KINDS[f.type]

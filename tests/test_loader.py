@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -272,3 +273,21 @@ def test_an_example_case_keeps_its_referral_id_as_written(rules_copy: Path) -> N
     edit(rules_copy / "examples" / "complete.yaml", "referral_id: R-EX-COMPLETE-01", "referral_id: 0012")
     cases = [c for c in load_pathway(rules_copy).cases if c.referral["referral_id"] in ("0012", 12)]
     assert [c.referral["referral_id"] for c in cases] == ["0012"]  # as run: `pathway test` runs case.referral
+
+
+def test_the_referral_id_field_is_required_text(rules_copy: Path) -> None:
+    edit(rules_copy / "form.yaml", "      - id: referral_id\n        type: text\n        required: true\n",
+         "      - id: referral_id\n        type: text\n")
+    assert problems(rules_copy) == [
+        "rules/itb-cp/form.yaml:9:13: field 'referral_id' must be text and required (type: text, required: true):"
+        " every report, packet and audit names a referral by it"]
+
+
+def test_a_form_without_a_referral_id_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "rules" / "hip"
+    shutil.copytree(Path(__file__).parent / "data" / "hip-check", folder)
+    edit(folder / "pathway.yaml", "seeds: ../../../seeds", f"seeds: {Path(__file__).parents[1] / 'seeds'}")
+    edit(folder / "form.yaml", "{id: referral_id,", "{id: child_ref,")
+    found = problems(folder)
+    assert found[0] == ("rules/hip/form.yaml:2:3: the form has no field 'referral_id': every report, packet and audit"
+                        " names a referral by it; add {id: referral_id, type: text, required: true}")
