@@ -42,7 +42,7 @@ from .definition import (
     SummaryWording,
 )
 from .errors import Code, Problem, RulesError
-from .fieldkinds import KINDS
+from .fieldkinds import KINDS, FieldKind
 from .referral import as_written, validate as validate_referral
 from .suggest import did_you_mean, one_of
 from .yamlsrc import Located, LoadFailure, Path_, load_yaml
@@ -287,7 +287,7 @@ class _Loader:
             self.problems.append(doc.at(("sections",), f"the form has no field '{ID_FIELD}': every report, packet"
                                         f" and audit names a referral by it; add {{id: {ID_FIELD}, type: text,"
                                         " required: true}", code=Code.NO_REFERRAL_ID))
-        elif found[0][2].type != "text" or not found[0][2].required:
+        elif found[0][2].type is not FieldKind.TEXT or not found[0][2].required:
             i, j, _ = found[0]
             self.problems.append(doc.at(("sections", i, "fields", j, "id"), f"field '{ID_FIELD}' must be text and"
                                         " required (type: text, required: true): every report, packet and audit"
