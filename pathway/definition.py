@@ -73,8 +73,9 @@ class SummaryWordingSpec(_Spec):
 class PathwaySpec(_Spec):
     id: Id
     title: str
-    short_title: str | None = Field(None, min_length=1, max_length=60,
-                                    description="the name in a browser tab or window title; default: title")
+    short_title: str | None = Field(
+        None, min_length=1, max_length=60,
+        description="what a browser tab, a window title and a CDS card call the checklist; default: title")
     version: str
     checklist: str
     description: str

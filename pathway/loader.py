@@ -266,7 +266,7 @@ class _Loader:
                 seen.add(f.id)
                 opts = tuple(o.value for o in f.options or ())
                 shapes[f.id] = C.FieldShape(f.type, KINDS[f.type].codes or opts)
-        self.referral_id(specs, doc, {fid for fid, shape in shapes.items() if fid not in seen})
+        self.referral_id(specs, doc, set(shapes) - seen)
         self.field_shapes = shapes
         parser = C.Parser(doc, shapes)
         sections = []
