@@ -112,9 +112,10 @@ def test_check_and_packet_speak_of_this_pathway(tmp_path: Path) -> None:
 
 def test_web_pages_and_cds_card_are_named_by_the_pathway() -> None:
     with TestClient(create_app(HIP, clock=lambda: FIXED)) as client:
-        for path in ("/", "/audit", "/mdt"):
+        for path, status in (("/", 200), ("/audit", 200), ("/mdt", 200), ("/audit/jobs/0000000000000000", 404),
+                             ("/mdt/jobs/0000000000000000", 404)):
             page = client.get(path)
-            assert page.status_code == 200, path
+            assert page.status_code == status, path
             title = page.text.split("<title>")[1].split("</title>")[0]
             assert "Hip surveillance referral (test pathway)" in title and "ITB" not in title, path
         service = client.get("/cds-services").json()["services"][0]
