@@ -23,18 +23,6 @@ REJECT_COLUMNS = ("source", "problems")
 
 
 @dataclass(frozen=True)
-class Least:
-    """A referral on the page's list: where it is, how complete its documentation is, what is missing."""
-
-    source: str
-    referral_id: str
-    documented: int
-    applicable: int
-    completeness: float
-    missing: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class Rejected:
     source: str
     problems: tuple[str, ...]
@@ -70,7 +58,7 @@ class Totals:
     rejected: int = 0
     rechecked: int = 0
     counts: list[list[int]] = field(default_factory=list)
-    least: list[Least] = field(default_factory=list)
+    least: list[Entry] = field(default_factory=list)
     rejects: list[Rejected] = field(default_factory=list)
     skipped: int = 0                                              # REDCap rows of another event or form
     notices: list[str] = field(default_factory=list)              # about the files, once per file
@@ -148,8 +136,7 @@ class Merger:
     def finish(self) -> Totals:
         """The totals, with the least complete referrals sorted (least complete first, then input order)."""
         ranked = sorted(self._heap, key=lambda item: item[:3], reverse=True)
-        self.totals.least = [Least(e.source, e.referral_id, e.documented, e.applicable, e.completeness, e.missing)
-                             for *_, e in ranked]
+        self.totals.least = [e for *_, e in ranked]
         self.totals.duplicates = [(i, n) for i, n in self._ids.items() if n > 1]
         assert self.totals.records == self.totals.evaluated + self.totals.rejected + self.totals.skipped
         return self.totals

@@ -15,9 +15,10 @@ from markupsafe import Markup
 from ..definition import STATUSES, Pathway
 from ..render import environment
 from ..report import format_time
-from .aggregate import Least, Rejected, Totals
+from .aggregate import Rejected, Totals
 from .chart import documentation_chart
 from .groups import NONE, By, Summary, by_key, quarter_of, quarters, summary
+from .results import Entry
 
 
 DUPLICATES = 50
@@ -70,7 +71,7 @@ class AuditPage:
     rejected: int
     items: tuple[ItemRow, ...]
     chart: Markup
-    least: tuple[Least, ...]
+    least: tuple[Entry, ...]
     least_more: int
     rejects: tuple[Rejected, ...]
     rejects_more: int

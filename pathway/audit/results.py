@@ -40,7 +40,8 @@ class Reject:
 
 @dataclass(frozen=True)
 class Entry:
-    """One of a task's least complete referrals."""
+    """A referral on the least complete list: where it is, how complete, what is missing;
+    `order`: its place in its task (ties go in input order)."""
 
     completeness: float
     order: int

@@ -67,23 +67,13 @@ def _text(task: Task) -> str:
     return (raw.removeprefix(BOM) if task.start == 0 else raw).decode("utf-8")
 
 
-_PREPARED: list[Pathway] = []
-
-
 def prepare(pathway: Pathway) -> None:
     """Build what deciding needs once per pathway (the referral model, the compiled rules)."""
-    global _PREPARED
     rowpath.referral_model_of(pathway)
     get_evaluator("python", pathway)
-    _PREPARED = [pathway]
 
 
-def process(task: Task, options: Options) -> TaskResult:
-    """`process_rows` for the pathway `prepare` was given (the interface of `task.process`)."""
-    return process_rows(task, options, _PREPARED[0])
-
-
-def process_rows(task: Task, options: Options, pathway: Pathway) -> TaskResult:
+def process(task: Task, options: Options, pathway: Pathway) -> TaskResult:
     """One task by the row engine: the same `TaskResult` the columnar engine gives for it."""
     evaluator = get_evaluator("python", pathway)   # compiled once per pathway
     items = [i.id for i in pathway.items]

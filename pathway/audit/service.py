@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from types import ModuleType
 
 from ..csvlayout import AS_FOUND, Reading
 from ..definition import Pathway
@@ -88,14 +87,12 @@ def run_here(pathway: Pathway, tasks: Iterable[Task], options: Callable[[], Opti
     """The tasks in this process, two at a time in threads (Polars works outside Python's lock, so
     one task's reading overlaps the other's Python work), results in task order. `options` is
     asked afresh for each task: what a task sends back narrows as earlier results come in."""
-    engine = _engine(columnar)
-    with held_interrupts():
-        engine.prepare(pathway)
+    process = _prepared(pathway, columnar)
     pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="audit")
     pending: deque[tuple[Task, Future[TaskResult]]] = deque()
     try:
         for task in tasks:
-            pending.append((task, pool.submit(engine.process, task, options())))
+            pending.append((task, pool.submit(process, task, options(), pathway)))
             if len(pending) > THREADS:
                 done, result = pending.popleft()
                 yield done, result.result()
@@ -108,17 +105,17 @@ def run_here(pathway: Pathway, tasks: Iterable[Task], options: Callable[[], Opti
 
 def run_task(pathway: Pathway, task: Task, options: Options, columnar: bool) -> TaskResult:
     """One task by either engine: the function a cluster's workers run."""
-    engine = _engine(columnar)
+    return _prepared(pathway, columnar)(task, options, pathway)
+
+
+def _prepared(pathway: Pathway, columnar: bool) -> Callable[[Task, Options, Pathway], TaskResult]:
+    """The engine's task function, with what it builds once per pathway built; Polars is
+    imported only when the columnar engine runs."""
     with held_interrupts():
+        engine = importlib.import_module(".task" if columnar else ".rows", __package__)
         engine.prepare(pathway)
-    result: TaskResult = engine.process(task, options)
-    return result
-
-
-def _engine(columnar: bool) -> ModuleType:
-    """The engine's module (`prepare(pathway)`, `process(task, options)`); Polars is imported
-    only when the columnar engine runs."""
-    return importlib.import_module(".task" if columnar else ".rows", __package__)
+    process: Callable[[Task, Options, Pathway], TaskResult] = engine.process
+    return process
 
 
 @contextmanager

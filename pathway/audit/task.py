@@ -21,11 +21,11 @@ from ..definition import STATUSES, Pathway
 from ..engine import evaluate
 from ..outputs import FORMULA_START, inert_cell
 from . import codec, columnar, rowpath
+from . import rows as row_engine
 from .chunks import Batch, read_task
 from .groups import By, group_of
 from .results import Entry, Options, Reject, TaskResult
 from .rowpath import Pending
-from .rows import process_rows
 from .sources import Task
 
 
@@ -55,24 +55,25 @@ _CONTEXT: _Context | None = None
 
 
 def prepare(pathway: Pathway) -> None:
-    """Process start-up: compile once for the pathway the main process loaded and checked
-    (a Dask worker receives it pickled: no rule files are read again, and they cannot have changed)."""
+    """Compile once for the pathway the main process loaded and checked (a Dask worker
+    receives it pickled: no rule files are read again, and they cannot have changed)."""
     global _CONTEXT
     if _CONTEXT is None or _CONTEXT.pathway is not pathway:
         _CONTEXT = _Context(pathway)
 
 
-def process(task: Task, options: Options) -> TaskResult:
+def process(task: Task, options: Options, pathway: Pathway) -> TaskResult:
     """One task, start to finish; referral files and failed files, which are read record by
     record whatever the engine, go to the row engine."""
+    prepare(pathway)
     ctx = _CONTEXT
-    assert ctx is not None, "call prepare(pathway) first"
+    assert ctx is not None
     if task.kind in ("files", "failed"):
-        return process_rows(task, options, ctx.pathway)
+        return row_engine.process(task, options, pathway)
     enums = ctx.csv(task.header)[1].enums() if task.kind == "csv" else None
-    batch = read_task(task, ctx.pathway, enums)
+    batch = read_task(task, pathway, enums)
     if batch is None:
-        return process_rows(task, options, ctx.pathway)
+        return row_engine.process(task, options, pathway)
     fast, routed, bad = _fast_rows(batch, task, ctx, options.by)
     keep = None if options.reasons else options.rejects
     frame, rejects, rejected, skipped = _routed_rows(routed, bad, batch, task, ctx, fast, keep, options.by)
