@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pathway.audit import codec
-from pathway.definition import Pathway
+from pathway.definition import FormField, Pathway
 from pathway.loader import load_pathway
 from pathway.resources import default_pathway_dir
 
@@ -172,12 +172,12 @@ def test_checkbox_columns_and_plain_columns_together_are_read_row_by_row(pathway
     compare(pathway, tmp_path / "out", f)
 
 
-def test_csv_columns_read_into_enums_of_known_values(pathway: Pathway, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    """Once a task has met a column's values, later tasks read it straight into an Enum of them
-    (an empty or missing cell is then null); a task holding a value not met before is read as
-    text again. Either way every record's statuses and reasons are the row validator's."""
-    from pathway.audit import chunks, service
+def test_coded_values_are_decided_once_across_tasks_and_new_ones_in_later_tasks(
+        pathway: Pathway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A coded column's decisions are kept from task to task: each distinct cell is put to the
+    referral model once, a task holding values not met before decides just those, and every
+    record's statuses and reasons are still the row validator's."""
+    from pathway.audit import service, task
 
     header = "referral_id,diagnosis_cp,gmfcs_level,functional_impact,oral_tried,age_years,notes\n"
     known = ["yes,IV,movement|posture,no,9", "no,II,movement,yes,12", "yes,V,,no,"]
@@ -186,20 +186,21 @@ def test_csv_columns_read_into_enums_of_known_values(pathway: Pathway, tmp_path:
     notes = "," + "n" * 100   # long rows: a task is 64 KiB at least, about 500 of them
     rows = [f"R{k}," + (odd[(k // 150) % len(odd)] if k >= 1500 and k % 150 == 0 else known[k % 3] + notes)
             for k in range(3000)]
-    f = tmp_path / "enums.csv"
+    f = tmp_path / "coded.csv"
     f.write_text(header + "\n".join(rows) + "\n", encoding="utf-8")
-    reads: list[tuple[bool, bool]] = []   # (read with Enum columns, Polars accepted it)
-    real = chunks._read_cells
+    decided: list[tuple[str, str]] = []
+    real = codec.Dictionary.decide
 
-    def spy(payload: str | bytes, width: int, enums: dict[str, object] | None = None, delimiter: str = ",") -> object:
-        frame = real(payload, width, enums, delimiter)  # type: ignore[arg-type]
-        reads.append((bool(enums), frame is not None))
-        return frame
+    def spy(self: codec.Dictionary, field: FormField, cell: str) -> int | None:
+        decided.append((field.id, cell))
+        return real(self, field, cell)
 
-    monkeypatch.setattr(chunks, "_read_cells", spy)
+    monkeypatch.setattr(codec.Dictionary, "decide", spy)
+    monkeypatch.setattr(task, "_CONTEXT", None)   # no decision kept from an earlier test
     monkeypatch.setattr(service, "THREADS", 1)   # tasks one after another: which meets a value first is fixed
     compare(pathway, tmp_path / "out", f)
-    assert (True, True) in reads and (True, False) in reads   # Enum reads, and one a new value refused
+    assert len(decided) == len(set(decided))   # no value decided twice, though ~6 tasks read the column
+    assert ("functional_impact", "walking") in decided   # met first in the third task, on line 1652
 
 
 def test_every_example_case_through_the_columnar_path(pathway: Pathway, tmp_path: Path) -> None:

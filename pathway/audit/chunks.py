@@ -10,7 +10,7 @@ characters, CSV rows with too many cells, or anything Polars refuses.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -37,14 +37,12 @@ class Batch:
     routed: list[tuple[int, Pending]] = field(default_factory=list)    # (order key, record to decide row by row)
 
 
-def read_task(task: Task, pathway: Pathway, enums: Mapping[str, pl.Enum] | None = None) -> Batch | None:
-    """`enums`: CSV columns (c0, c1, …) to read straight into an Enum of the values met so far,
-    when every cell of the range is among them (else the range is read as text). None: the
-    task is one the row engine reads (Polars does not give one row per line)."""
+def read_task(task: Task, pathway: Pathway) -> Batch | None:
+    """None: the task is one the row engine reads (Polars does not give one row per line)."""
     if task.kind == "jsonl":
         return _jsonl(_bytes(task), task.name, task.first_line, pathway)
     if task.kind == "csv":
-        return _csv_chunk(_bytes(task), task, enums or {})
+        return _csv_chunk(_bytes(task), task)
     assert task.kind == "rows", "referral files and failed files go to the row engine"
     return _rows(task, pathway)
 
@@ -190,19 +188,20 @@ def _keys_ok(lines: pl.Series, raw: pl.DataFrame, known: set[str]) -> pl.DataFra
 
 # --- CSV ---------------------------------------------------------------------
 
-def _csv_chunk(data: bytes, task: Task, enums: Mapping[str, pl.Enum]) -> Batch | None:
+def _csv_chunk(data: bytes, task: Task) -> Batch | None:
     """A byte range of a CSV without quotes: each line is a row, cells split at its delimiter.
 
     Polars reads the bytes as they are when it gives one row per line (so line numbers hold;
     the lines are the scan's count of the range's "\n", not counted again) and no row has more
-    cells than the header; otherwise (None) the row engine reads the range.
-    An Enum column reads an empty (or missing) cell as null, which means "" here."""
+    cells than the header; otherwise (None) the row engine reads the range."""
     header = task.header
     width = len(header)
     at = task.first_line
-    raw = _read_cells(data, width, enums, task.delimiter) if enums else None
-    if raw is None:
-        raw = _read_cells(data, width, delimiter=task.delimiter)
+    try:   # cells as text, a short row padded with ""; refused: a row with more cells than `width`, say
+        raw = pl.read_csv(data, has_header=False, quote_char=None, schema={f"c{i}": pl.String for i in range(width)},
+                          empty_string_is_null=False, raise_if_empty=False, separator=task.delimiter)
+    except pl.exceptions.PolarsError:
+        raw = None
     newlines = data.count(b"\n") if task.newlines is None or len(data) != task.end - task.start else task.newlines
     # Polars pads a short row with empty cells: the commas tell (each row has `width - 1` if none is short)
     if raw is not None and raw.height == newlines + (not data.endswith(b"\n")) \
@@ -211,21 +210,6 @@ def _csv_chunk(data: bytes, task: Task, enums: Mapping[str, pl.Enum]) -> Batch |
         batch.reread = lambda k: csv_cells(task.name, at + k, header, ["" if c is None else c for c in raw.row(k)])
         return batch
     return None   # a row with more or fewer cells than the header, say: the row engine reads the task
-
-
-def _read_cells(payload: str | bytes, width: int, enums: Mapping[str, pl.Enum] | None = None,
-                delimiter: str = ",") -> pl.DataFrame | None:
-    """Cells c0, c1, … as text (a row with fewer cells padded with ""), or as `enums` say; None
-    if Polars refuses (a row with more cells than `width`, a value not in an Enum, say)."""
-    data = payload.encode("utf-8") if isinstance(payload, str) else payload
-    if not data:
-        return None
-    schema = {f"c{i}": (enums or {}).get(f"c{i}", pl.String) for i in range(width)}
-    try:
-        return pl.read_csv(data, has_header=False, quote_char=None, schema=schema, empty_string_is_null=False,
-                           raise_if_empty=False, separator=delimiter)
-    except pl.exceptions.PolarsError:
-        return None
 
 
 def _cells_frame(rows: Sequence[tuple[int, Sequence[str]]], width: int) -> pl.DataFrame:

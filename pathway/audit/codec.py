@@ -93,30 +93,18 @@ class Dictionary:
         self.required = {f.id: "R" for f in pathway.fields.values() if f.required}
         self.known: dict[str, dict[str, int | None]] = {}
         self.tables: dict[str, tuple[pl.Enum, pl.Series]] = {}
-        self.growing: set[str] = set()   # fields whose last column held values not met before
         self.lock = threading.Lock()
-
-    def enum(self, field: FormField) -> pl.Enum | None:
-        """The Enum a reader may read the field's column into (its null meaning an empty cell):
-        None until its values have settled (a column that keeps bringing new ones stays text)."""
-        entry = self.tables.get(field.id)
-        return None if entry is None or field.id in self.growing else entry[0]
 
     def codes(self, field: FormField, cells: pl.Series) -> pl.Series:
         """The column's decisions, coded as `table` codes them: one lookup per cell, and the
-        referral model asked only about values no earlier task held. `cells`: text, or read
-        into an Enum (where null is an empty cell, which decides as unknown too)."""
+        referral model asked only about values no earlier task held."""
         known = self.known.setdefault(field.id, {})
         entry = self.tables.get(field.id)
-        cells = cells.cast(pl.String)
         if entry is not None:
             try:
-                codes = entry[1].gather(cells.cast(entry[0]).to_physical())
-                self.growing.discard(field.id)
-                return codes
+                return entry[1].gather(cells.cast(entry[0]).to_physical())
             except pl.exceptions.PolarsError:
                 pass   # a value not met before: the strict cast refuses it
-        self.growing.add(field.id)
         values = [v for v in cells.unique().to_list() if v is not None]
         decided = {v: self.decide(field, v) for v in values if v not in known}
         if len(known) + len(decided) > self.LIMIT:   # too many to keep: this task's values only
@@ -128,15 +116,6 @@ class Dictionary:
             lut = pl.Series([table(field, d) for d in known.values()], dtype=code_dtype(field))
             self.tables[field.id] = (enum, lut)
         return lut.gather(cells.cast(enum).to_physical())
-
-    def lookup(self, field: FormField, column: str, cells: pl.Series) -> pl.Series | pl.Expr:
-        """`codes`, as an expression over `column` when it was read into the field's current Enum
-        (one Polars call for every such column of a batch, rather than one each), else worked out."""
-        entry = self.tables.get(field.id)
-        if entry is None or cells.dtype != entry[0]:
-            return self.codes(field, cells).alias(f"_code:{field.id}")
-        self.growing.discard(field.id)
-        return pl.lit(entry[1]).gather(pl.col(column).to_physical()).alias(f"_code:{field.id}")
 
     def decide(self, field: FormField, cell: str) -> int | None:
         data = self.data(field, cell)
@@ -410,15 +389,9 @@ class Codec:
         self.final = [n.value.alias(name) for n, name in zip(fields, names)] + [
             _any(unsure).alias("_unsure"), _any(bad).alias("_bad")]
 
-    def enums(self) -> dict[str, pl.Enum]:
-        """The CSV columns a reader may read straight into their field's Enum (`Dictionary.enum`)."""
-        if self.json:
-            return {}
-        out = {column: self.dictionary.enum(field) for field, column in self.coded}
-        return {column: enum for column, enum in out.items() if enum is not None}
-
     def normalise(self, raw: pl.DataFrame) -> pl.DataFrame:
-        codes = [self.dictionary.lookup(field, column, raw.get_column(column)) for field, column in self.coded]
+        codes = [self.dictionary.codes(field, raw.get_column(column)).alias(f"_code:{field.id}")
+                 for field, column in self.coded]
         out = raw.with_columns(*self.strip, *codes).with_columns(self.prep).select(self.final)
         return out.with_columns(self._blank(raw, out.get_column("_unsure")))
 

@@ -70,8 +70,7 @@ def process(task: Task, options: Options, pathway: Pathway) -> TaskResult:
     assert ctx is not None
     if task.kind in ("files", "failed"):
         return row_engine.process(task, options, pathway)
-    enums = ctx.csv(task.header)[1].enums() if task.kind == "csv" else None
-    batch = read_task(task, pathway, enums)
+    batch = read_task(task, pathway)
     if batch is None:
         return row_engine.process(task, options, pathway)
     fast, routed, bad = _fast_rows(batch, task, ctx, options.by)
