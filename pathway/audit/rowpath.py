@@ -19,7 +19,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ..definition import Pathway
+from ..backends import get_evaluator
+from ..definition import STATUSES, Pathway
+from ..engine import evaluate
 from ..filekinds import DocumentKind, document_kind
 from ..inputs import Record, csv_record, csv_row, jsonl_record, skipped_row
 from ..referral import Values, number_for_text, referral_model, to_values
@@ -124,6 +126,18 @@ def decide(pending: Pending, pathway: Pathway) -> Decided | None:
     except ValidationError:
         return Decided(None)
     return Decided(to_values(model))
+
+
+NOT_APPLICABLE, MISSING = STATUSES.index("not_applicable"), STATUSES.index("missing")
+
+
+def scored(pathway: Pathway, values: Values) -> tuple[list[int], int, int]:
+    """An accepted record's status codes in item order (indexes of `STATUSES`), and how many
+    items are documented and applicable: as `pathway check` evaluates it (the python backend)."""
+    statuses = evaluate(pathway, values, get_evaluator("python", pathway)).statuses()
+    codes = [STATUSES.index(statuses[item.id]) for item in pathway.items]
+    applicable = len(codes) - codes.count(NOT_APPLICABLE)
+    return codes, applicable - codes.count(MISSING), applicable
 
 
 _MODELS: dict[int, tuple[Pathway, type[BaseModel]]] = {}

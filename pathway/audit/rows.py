@@ -15,7 +15,6 @@ from pathlib import Path
 
 from ..backends import get_evaluator
 from ..definition import STATUSES, Pathway
-from ..engine import evaluate
 from ..errors import Problem
 from ..inputs import Record, jsonl_lines, read_file, row_code
 from ..outputs import inert_cell
@@ -25,9 +24,6 @@ from .groups import Tally, group_of, month_of
 from .results import Entry, Options, Reject, TaskResult
 from .rowpath import Pending, csv_cells, json_line, read_record
 from .sources import BOM, Task
-
-MISSING, NOT_APPLICABLE = STATUSES.index("missing"), STATUSES.index("not_applicable")
-
 
 def pending_records(task: Task, pathway: Pathway, notices: list[str] | None = None) -> Iterator[tuple[int, Pending]]:
     """The task's records in order, each with its order key (its line, or its place among the files);
@@ -75,7 +71,6 @@ def prepare(pathway: Pathway) -> None:
 
 def process(task: Task, options: Options, pathway: Pathway) -> TaskResult:
     """One task by the row engine: the same `TaskResult` the columnar engine gives for it."""
-    evaluator = get_evaluator("python", pathway)   # compiled once per pathway
     items = [i.id for i in pathway.items]
     counts = [[0] * len(STATUSES) for _ in items]
     least: list[Entry] = []
@@ -102,12 +97,9 @@ def process(task: Task, options: Options, pathway: Pathway) -> TaskResult:
                 rejects.append(Reject(pending.source, problems, None if problems else pending))
             continue
         values = decided.values
-        statuses = evaluate(pathway, values, evaluator).statuses()
-        codes = [STATUSES.index(statuses[i]) for i in items]
+        codes, documented, applicable = rowpath.scored(pathway, values)
         for row, code in zip(counts, codes):
             row[code] += 1
-        applicable = sum(c != NOT_APPLICABLE for c in codes)
-        documented = applicable - codes.count(MISSING)
         completeness = documented / applicable if applicable else 1.0
         referral_id = str(values["referral_id"])
         ids.append(referral_id)
@@ -125,7 +117,7 @@ def process(task: Task, options: Options, pathway: Pathway) -> TaskResult:
                      f"{completeness:.4f}", *(STATUSES[c] for c in codes)]
             matrix.write(",".join(map(_cell, cells)) + "\n")
         if completeness < options.below:
-            missing = tuple(i for i, c in zip(items, codes) if c == MISSING)
+            missing = tuple(i for i, c in zip(items, codes) if c == rowpath.MISSING)
             least.append(Entry(completeness, evaluated, pending.source, referral_id, documented, applicable, missing))
         evaluated += 1
     least.sort(key=lambda e: (e.completeness, e.order))

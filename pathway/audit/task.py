@@ -16,9 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from ..backends import get_evaluator
 from ..definition import STATUSES, Pathway
-from ..engine import evaluate
 from ..outputs import FORMULA_START, inert_cell
 from . import codec, columnar, rowpath
 from . import rows as row_engine
@@ -40,7 +38,6 @@ class _Context:
         self.aside = columnar.set_aside_steps(self.pathway)   # answers to questions not asked, made unknown first
         self.completeness = columnar.completeness_exprs(self.pathway)
         self.json = codec.Codec(self.pathway)
-        self.evaluator = get_evaluator("python", self.pathway)
         self.schema = {"_file": pl.String, "_line": pl.Int64, "referral_id": pl.String, "_date": pl.String,
                        "_group": pl.String} \
             | {i: columnar.STATUS_DTYPE for i in self.items} | {"_documented": pl.UInt16, "_applicable": pl.UInt16}
@@ -236,9 +233,7 @@ def _routed_rows(
         if values is None:
             reject(pending, row, decided.problems)
             continue
-        statuses = evaluate(ctx.pathway, values, ctx.evaluator).statuses()
-        codes = [STATUSES.index(statuses[i]) for i in ctx.items]
-        applicable = sum(c != columnar.NOT_APPLICABLE for c in codes)
+        codes, documented, applicable = rowpath.scored(ctx.pathway, values)
         rows["_file"].append(task.name if lined else pending.source)
         rows["_line"].append(order if lined else None)
         rows["referral_id"].append(values["referral_id"])
@@ -247,7 +242,7 @@ def _routed_rows(
         rows["_group"].append(group_of(by, values, pending))
         for item, code in zip(ctx.items, codes):
             rows[item].append(code)
-        rows["_documented"].append(applicable - sum(c == columnar.MISSING for c in codes))
+        rows["_documented"].append(documented)
         rows["_applicable"].append(applicable)
     slow = pl.DataFrame(rows, schema=ctx.schema)
     if fast is not None and fast.height and slow.height:
