@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from ..definition import Pathway
-from ..errors import Problem
 from ..filekinds import FHIR_KEY
-from ..inputs import Record, jsonl_lines, row_code
-from ..yamlsrc import MAX_BYTES, Located
-from .rowpath import Pending, csv_cells, json_line, read_record
+from ..inputs import jsonl_lines
+from ..yamlsrc import MAX_BYTES
+from .rowpath import Pending, csv_cells, json_line, read_row
 from .sources import BOM, Task
 
 SUB_BATCH = 1000
@@ -225,12 +224,8 @@ def _rows(task: Task, pathway: Pathway) -> Batch:
     batch = Batch("csv")
     good: list[tuple[int, tuple[str, ...]]] = []
     for line, row in task.rows:
-        if isinstance(row, str):   # the csv module refused the row (inputs reports it the same way)
-            source = f"{task.name}:{line}"
-            problem = Problem(task.name, line, None, row, code=row_code(row))
-            batch.routed.append((line, read_record(Record(source, Located(source, None), problem))))
-        elif len(row) != width:   # too many cells, or too few: the row validator says so
-            batch.routed.append((line, csv_cells(task.name, line, header, row)))
+        if isinstance(row, str) or len(row) != width:   # the csv module refused it, or too many or few cells
+            batch.routed.append((line, read_row(task.name, line, header, row)))
         else:
             good.append((line, row))
     if good:

@@ -23,7 +23,8 @@ from ..backends import get_evaluator
 from ..definition import STATUSES, Pathway
 from ..engine import evaluate
 from ..filekinds import DocumentKind, document_kind
-from ..inputs import Record, csv_record, csv_row, jsonl_record, skipped_row
+from ..errors import Problem
+from ..inputs import Record, csv_record, csv_row, jsonl_record, row_code, skipped_row
 from ..referral import Values, number_for_text, referral_model, to_values
 from ..service import validate_referral
 from ..yamlsrc import MAX_BYTES, Located, parse_json
@@ -65,6 +66,14 @@ def csv_cells(name: str, line: int, header: tuple[str, ...], cells: tuple[str, .
 
 def read_record(record: Record) -> Pending:
     return Pending("record", record.source, record=record)
+
+
+def read_row(name: str, line: int, header: tuple[str, ...], row: tuple[str, ...] | str) -> Pending:
+    """A row the csv module read: its cells, or (a str) its complaint, worded as `inputs` words it."""
+    if isinstance(row, str):
+        source = f"{name}:{line}"
+        return read_record(Record(source, Located(source, None), Problem(name, line, None, row, code=row_code(row))))
+    return csv_cells(name, line, header, row)
 
 
 class Decided:

@@ -15,8 +15,7 @@ from pathlib import Path
 
 from ..backends import get_evaluator
 from ..definition import STATUSES, Pathway
-from ..errors import Problem
-from ..inputs import Record, jsonl_lines, read_file, row_code
+from ..inputs import Record, jsonl_lines, read_file
 from ..outputs import inert_cell
 from ..yamlsrc import Located
 from . import rowpath
@@ -39,12 +38,7 @@ def pending_records(task: Task, pathway: Pathway, notices: list[str] | None = No
             yield task.first_line + k, csv_cells(task.name, task.first_line + k, task.header, cells)
     elif task.kind == "rows":   # read by the csv module in `sources`: cells, or the csv module's complaint
         for number, row in task.rows:
-            if isinstance(row, str):
-                source = f"{task.name}:{number}"
-                yield number, read_record(Record(source, Located(source, None),
-                                                 Problem(task.name, number, None, row, code=row_code(row))))
-            else:
-                yield number, csv_cells(task.name, number, task.header, row)
+            yield number, rowpath.read_row(task.name, number, task.header, row)
     elif task.kind == "failed":
         assert task.problem is not None
         yield 0, read_record(Record(task.name, Located(task.name, None), task.problem))
