@@ -80,10 +80,10 @@ def test_by_refuses_a_field_that_cannot_group(pathway: Pathway) -> None:
 
 @pytest.mark.parametrize(("pairs", "expected"), [
     ([], Summary(0, None, 0)),
-    ([(1, 2, 1)], Summary(1, 0.5, 0)),
-    ([(1, 2, 1), (2, 2, 1)], Summary(2, 0.75, 1)),
-    ([(0, 4, 2), (4, 4, 1), (1, 4, 3)], Summary(6, 0.25, 1)),
-    ([(0, 0, 3), (1, 2, 1)], Summary(4, 1.0, 3)),   # nothing applicable: complete
+    ([(1, 2, 1)], Summary(1, 0.5, 0, 1, 2)),
+    ([(1, 2, 1), (2, 2, 1)], Summary(2, 0.75, 1, 3, 4)),
+    ([(0, 4, 2), (4, 4, 1), (1, 4, 3)], Summary(6, 0.25, 1, 7, 24)),
+    ([(0, 0, 3), (1, 2, 1)], Summary(4, 1.0, 3, 1, 2)),   # nothing applicable: complete
 ])
 def test_the_median_is_exact_from_counts(pairs: list[tuple[int, int, int]], expected: Summary) -> None:
     assert summary(pairs) == expected
@@ -134,5 +134,5 @@ def test_a_period_over_two_years_is_given_by_quarter(pathway: Pathway) -> None:
     page = build_page(pathway, totals, inputs=["x"], files=1, at=dt.datetime(2026, 12, 3, tzinfo=dt.timezone.utc),
                       matrix_file=None, rejects_file=None)
     assert page.period_unit == "quarter" and page.period == ("2023-01", "2026-05") and page.undated == 1
-    assert [(r.label, r.summary, r.documented, r.applicable) for r in page.periods] == [
-        ("2023 Q1", Summary(3, 0.5, 1), 40, 60), ("2026 Q2", Summary(1, 1.0, 1), 20, 20)]
+    assert [(r.label, r.summary) for r in page.periods] == [
+        ("2023 Q1", Summary(3, 0.5, 1, 40, 60)), ("2026 Q2", Summary(1, 1.0, 1, 20, 20))]

@@ -9,7 +9,7 @@ engine imports it).
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from ..definition import FormField, Pathway
@@ -66,7 +66,8 @@ def month_of(values: Values) -> str:
     return str(date)[:7] if date else NONE
 
 
-Tally = dict[tuple[str, str, int, int], int]
+TallyKey = tuple[str, str, int, int]
+Tally = dict[TallyKey, int]
 """(month, group, documented, applicable) → referrals: enough for every figure the page gives."""
 
 
@@ -76,16 +77,19 @@ def completeness(documented: int, applicable: int) -> float:
 
 @dataclass(frozen=True)
 class Summary:
-    """Referrals, their median completeness and how many are fully documented."""
+    """Referrals, their median completeness, how many are fully documented, and their items."""
 
     referrals: int
     median: float | None
     complete: int
+    documented: int = 0   # items documented, summed over the referrals (for the charts)
+    applicable: int = 0   # items applicable, summed likewise
 
 
 def summary(pairs: Iterable[tuple[int, int, int]]) -> Summary:
     """From (documented, applicable, referrals) triples: the median is exact, worked out from counts."""
-    weighted = sorted((completeness(d, a), n, d == a) for d, a, n in pairs if n)
+    counted = [(d, a, n) for d, a, n in pairs if n]
+    weighted = sorted((completeness(d, a), n, d == a) for d, a, n in counted)
     total = sum(n for _, n, _ in weighted)
     complete = sum(n for _, n, full in weighted if full)
     if not total:
@@ -97,25 +101,18 @@ def summary(pairs: Iterable[tuple[int, int, int]]) -> Summary:
         while len(found) < 2 and middle[len(found)] < seen + n:
             found.append(ratio)
         seen += n
-    return Summary(total, statistics.fmean(found), complete)
+    return Summary(total, statistics.fmean(found), complete, sum(d * n for d, _, n in counted),
+                   sum(a * n for _, a, n in counted))
 
 
-def by_key(tally: Mapping[tuple[str, str, int, int], int], key: int) -> dict[str, Summary]:
-    """Summaries per month (key 0) or per group (key 1), in key order."""
+def by_key(tally: Mapping[TallyKey, int], key: Callable[[TallyKey], str]) -> dict[str, Summary]:
+    """Summaries per key of the tally's entries (a month, a quarter, a group), in key order."""
     split: dict[str, list[tuple[int, int, int]]] = {}
-    for (month, group, d, a), n in tally.items():
-        split.setdefault(month if key == 0 else group, []).append((d, a, n))
+    for k, n in tally.items():
+        split.setdefault(key(k), []).append((k[2], k[3], n))
     return {name: summary(pairs) for name, pairs in sorted(split.items())}
 
 
 def quarter_of(month: str) -> str:
     """2026-Q1 for 2026-01 to 2026-03 (NONE stays NONE)."""
     return f"{month[:4]}-Q{(int(month[5:7]) - 1) // 3 + 1}" if month else NONE
-
-
-def quarters(tally: Mapping[tuple[str, str, int, int], int]) -> dict[str, Summary]:
-    """Summaries per quarter (2026-Q1), for a period too long to read month by month."""
-    split: dict[str, list[tuple[int, int, int]]] = {}
-    for (month, _, d, a), n in tally.items():
-        split.setdefault(quarter_of(month), []).append((d, a, n))
-    return {name: summary(pairs) for name, pairs in sorted(split.items())}

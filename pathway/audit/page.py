@@ -7,7 +7,7 @@ of the child. The page states counts and shares only, no verdict.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from markupsafe import Markup
@@ -17,7 +17,7 @@ from ..render import environment
 from ..report import format_time
 from .aggregate import Rejected, Totals
 from .chart import documentation_chart
-from .groups import NONE, By, Summary, by_key, quarter_of, quarters, summary
+from .groups import NONE, By, Summary, by_key, quarter_of, summary
 from .results import Entry
 
 
@@ -44,13 +44,10 @@ class ItemRow:
 
 @dataclass(frozen=True)
 class PeriodRow:
-    """Completeness of the referrals of one month, quarter or group; `documented` and `applicable`:
-    the items, summed over its referrals (for the chart)."""
+    """Completeness of the referrals of one month, quarter or group."""
 
     label: str
     summary: Summary
-    documented: int = 0
-    applicable: int = 0
     least_item: str | None = None        # the item least often documented in the group
     least_rate: float | None = None      # its not-documented rate there
 
@@ -109,21 +106,18 @@ def build_page(pathway: Pathway, totals: Totals, *, inputs: Sequence[str], files
     rows = [_item_row(item.id, item.title, sections[item.section], counts)
             for item, counts in zip(pathway.items, totals.counts)]
     overall = summary((d, a, n) for (_, _, d, a), n in totals.tally.items())
-    months = by_key(totals.tally, 0)
+    months = by_key(totals.tally, lambda k: k[0])
     dated = [m for m in months if m != NONE]
     span = (int(dated[-1][:4]) * 12 + int(dated[-1][5:7])) - (int(dated[0][:4]) * 12 + int(dated[0][5:7])) if dated \
         else 0
     unit = "quarter" if span >= 24 else "month"
-    periods = quarters(totals.tally) if unit == "quarter" else months
-    items_of = _items(totals.tally, (lambda k: quarter_of(k[0])) if unit == "quarter" else (lambda k: k[0]))
-    period_rows = tuple(PeriodRow(_period_label(k, unit), v, *items_of.get(k, (0, 0)))
-                        for k, v in periods.items() if k != NONE)
+    periods = by_key(totals.tally, lambda k: quarter_of(k[0])) if unit == "quarter" else months
+    period_rows = tuple(PeriodRow(_period_label(k, unit), v) for k, v in periods.items() if k != NONE)
     groups: tuple[PeriodRow, ...] = ()
     if by is not None:
         titles = {i.id: i.title for i in pathway.items}
-        by_group = _items(totals.tally, lambda k: k[1])
-        groups = tuple(_group_row(name, s, totals.group_counts.get(name, []), titles, pathway, by_group.get(name))
-                       for name, s in by_key(totals.tally, 1).items())
+        groups = tuple(_group_row(name, s, totals.group_counts.get(name, []), titles, pathway)
+                       for name, s in by_key(totals.tally, lambda k: k[1]).items())
     return AuditPage(
         title=f"Referral documentation audit: {pathway.title}",
         pathway_id=pathway.id, pathway_title=pathway.title, version=pathway.version,
@@ -152,19 +146,9 @@ def _rows_chart(rows: Sequence[PeriodRow], labels: Mapping[str, str], caption: s
     """The documentation chart of months or groups, in their order: the share of applicable items documented."""
     if len(rows) < 2:
         return Markup("")
-    return Markup(documentation_chart([(r.label, r.documented, r.applicable - r.documented) for r in rows], labels,
+    return Markup(documentation_chart([(r.label, r.summary.documented, r.summary.applicable - r.summary.documented)
+                                       for r in rows], labels,
                                       worst_first=False, labelled_by=caption, unit=" applicable items"))
-
-
-def _items(tally: Mapping[tuple[str, str, int, int], int],
-           key: Callable[[tuple[str, str, int, int]], str]) -> dict[str, tuple[int, int]]:
-    """(documented, applicable) items summed over the referrals of each key."""
-    out: dict[str, tuple[int, int]] = {}
-    for k, n in tally.items():
-        d, a = out.get(key(k), (0, 0))
-        out[key(k)] = (d + k[2] * n, a + k[3] * n)
-    return out
-
 
 
 def _item_row(item: str, title: str, section: str, counts: Sequence[int]) -> ItemRow:
@@ -175,16 +159,15 @@ def _item_row(item: str, title: str, section: str, counts: Sequence[int]) -> Ite
 
 
 def _group_row(name: str, s: Summary, counts: Sequence[Sequence[int]], titles: dict[str, str],
-               pathway: Pathway, items: tuple[int, int] | None) -> PeriodRow:
+               pathway: Pathway) -> PeriodRow:
     """A group's completeness, and the item it leaves undocumented most often (pathway order breaks ties)."""
     worst: tuple[float, str] | None = None
     for item, row in zip(pathway.items, counts):
         rate = _item_row(item.id, "", "", row).missing_rate
         if rate is not None and rate > 0 and (worst is None or rate > worst[0]):
             worst = (rate, titles[item.id])
-    documented, applicable = items or (0, 0)
-    return PeriodRow(name if name != NONE else "(not given)", s, documented, applicable,
-                     worst[1] if worst else None, worst[0] if worst else None)
+    return PeriodRow(name if name != NONE else "(not given)", s, worst[1] if worst else None,
+                     worst[0] if worst else None)
 
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
